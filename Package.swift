@@ -1,0 +1,50 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "p1mqtt",
+    products: [
+        .executable(name: "p1mqtt", targets: ["p1mqtt"]),
+        .library(name: "P1MQTT", targets: ["P1MQTT"]),
+        .library(name: "Mapping", targets: ["Mapping"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        // AES-128-GCM with the 12-byte tag of DLMS frames: swift-crypto refuses tags shorter than 16 bytes,
+        // OpenSSL's EVP interface accepts them and is already on every machine that has libmosquitto.
+        .systemLibrary(
+            name: "COpenSSLCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "Mapping"),
+        .target(
+            name: "P1MQTT",
+            dependencies: [
+                "Mapping", "CMosquitto", "COpenSSLCrypto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "p1mqtt",
+            dependencies: [
+                "P1MQTT", "Mapping",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "MappingTests", dependencies: ["Mapping"]),
+        .testTarget(name: "P1MQTTTests", dependencies: ["P1MQTT", "Mapping"]),
+        .testTarget(name: "p1mqttTests", dependencies: ["p1mqtt"]),
+    ]
+)

@@ -1,0 +1,236 @@
+/// Finds telegrams (`/` … `!CRC`) and encrypted DLMS frames (`DB 08 …`) in a byte stream that arrives in
+/// chunks of any size, and checks the CRC.
+///
+/// It never grows without bound (a telegram larger than ``maximumTelegramSize`` is dropped and reported),
+/// resynchronises on the next `/` after garbage or a cut-off telegram, and lets any byte value through inside
+/// a telegram (0xFF fillers, `³`): whether those bytes are right is the CRC's job, not the framer's.
+public struct TelegramFramer: Sendable {
+    /// What the framer found in the stream.
+    public enum Output {
+        /// A complete telegram from `/` through `!` inclusive (the CRC line is not included), valid to use
+        /// only during the callback.
+        case telegram(UnsafeBufferPointer<UInt8>, crc: CRCStatus)
+        /// A complete general-global-cipher frame, header to tag, valid only during the callback.
+        case encryptedFrame(UnsafeBufferPointer<UInt8>)
+        /// Something that started like a telegram or frame and was discarded.
+        case rejected(Rejection)
+    }
+
+    /// The default limit: Belgian telegrams exceed 3 KB and grow every month with their peak history.
+    public static let defaultMaximumTelegramSize = 16 * 1024
+
+    /// The largest telegram or frame kept; anything longer is rejected as ``RejectionReason/oversize``.
+    public let maximumTelegramSize: Int
+    /// Clear the top bit of every byte, for lines read as 8 bits from a 7E1 meter.
+    public let stripParity: Bool
+    /// Bytes skipped outside telegrams: gateway trailers, line noise, the tail of a cut-off telegram.
+    public private(set) var skippedBytes = 0
+
+    private enum State {
+        case hunting
+        case body(lineStart: Bool, afterDB: Bool)
+        case checksum(digits: Int, value: UInt16, text: UInt32)
+        case frameHeader
+        case framePayload(remaining: Int)
+    }
+
+    private var state = State.hunting
+    private var buffer: [UInt8] = []
+
+    /// DLMS general-global-ciphering: tag 0xDB, system title length 8, then the long-form length 0x82.
+    static let frameHeaderLength = 13
+
+    /// Creates a framer.
+    /// - Parameters:
+    ///   - maximumTelegramSize: the size limit in bytes (at least 1 KB).
+    ///   - stripParity: clear bit 7 of every byte (7E1 lines).
+    public init(maximumTelegramSize: Int = defaultMaximumTelegramSize, stripParity: Bool = false) {
+        self.maximumTelegramSize = max(1024, maximumTelegramSize)
+        self.stripParity = stripParity
+        buffer.reserveCapacity(4096)
+    }
+
+    /// Feeds the next chunk; `handle` is called for every telegram, frame or rejection completed by it.
+    public mutating func feed(_ chunk: UnsafeRawBufferPointer, _ handle: (Output) -> Void) {
+        for var byte in chunk {
+            if stripParity { byte &= 0x7F }
+            step(byte, handle)
+        }
+    }
+
+    /// Feeds the next chunk; `handle` is called for every telegram, frame or rejection completed by it.
+    public mutating func feed(_ chunk: some Sequence<UInt8>, _ handle: (Output) -> Void) {
+        for var byte in chunk {
+            if stripParity { byte &= 0x7F }
+            step(byte, handle)
+        }
+    }
+
+    /// Ends the stream: a telegram whose CRC digits arrived without the final line end is completed, and a
+    /// telegram or frame still open is reported as truncated.
+    public mutating func finish(_ handle: (Output) -> Void) {
+        switch state {
+        case .hunting:
+            break
+        case .checksum(let digits, let value, let text):
+            if digits > 0 { completeTelegram(digits: digits, value: value, text: text, handle) }
+            else { completeTelegram(digits: 0, value: 0, text: 0, handle) }
+        case .body, .frameHeader, .framePayload:
+            reject(.truncated, "telegram cut off: the stream ended after \(buffer.count) bytes without its end", handle)
+        }
+        state = .hunting
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    @inline(__always)
+    private mutating func step(_ byte: UInt8, _ handle: (Output) -> Void) {
+        switch state {
+        case .hunting:
+            if byte == Self.slash {
+                startTelegram()
+            } else if byte == 0xDB {
+                buffer.removeAll(keepingCapacity: true)
+                buffer.append(byte)
+                state = .frameHeader
+            } else {
+                skippedBytes += 1
+            }
+
+        case .body(let lineStart, let afterDB):
+            if byte == Self.bang && lineStart {
+                buffer.append(byte)
+                state = .checksum(digits: 0, value: 0, text: 0)
+                return
+            }
+            if byte == Self.slash && lineStart {
+                reject(.truncated, "telegram cut off after \(buffer.count) bytes: a new one started before its end",
+                       handle)
+                startTelegram()
+                return
+            }
+            if afterDB && byte == 0x08 {
+                // An encrypted frame starts here; whatever plain text came before was cut off.
+                buffer.removeLast()
+                reject(.truncated, "telegram cut off after \(buffer.count) bytes: an encrypted frame started",
+                       handle)
+                buffer.removeAll(keepingCapacity: true)
+                buffer.append(0xDB)
+                buffer.append(0x08)
+                state = .frameHeader
+                return
+            }
+            guard buffer.count < maximumTelegramSize else {
+                reject(.oversize, "telegram longer than \(maximumTelegramSize) bytes without an end; discarded",
+                       handle)
+                state = .hunting
+                return
+            }
+            buffer.append(byte)
+            state = .body(lineStart: byte == Self.lf, afterDB: byte == 0xDB)
+
+        case .checksum(let digits, let value, let text):
+            if let nibble = Self.hexValue(byte) {
+                guard digits < 4 else {
+                    reject(.malformedCRC, "CRC after '!' has more than 4 hex digits", handle)
+                    state = .hunting
+                    return
+                }
+                state = .checksum(digits: digits + 1, value: value << 4 | UInt16(nibble),
+                                  text: text << 8 | UInt32(byte))
+            } else if byte == Self.cr || byte == Self.lf || byte == 0 {
+                completeTelegram(digits: digits, value: value, text: text, handle)
+            } else {
+                let shown = Self.printable(byte)
+                reject(.malformedCRC, "CRC after '!' contains \(shown), not a hex digit", handle)
+                state = .hunting
+                if byte == Self.slash { startTelegram() }
+            }
+
+        case .frameHeader:
+            buffer.append(byte)
+            let count = buffer.count
+            if count == 2 && byte != 0x08 || count == 11 && byte != 0x82 {
+                abandonFrameHeader(handle)
+            } else if count == Self.frameHeaderLength {
+                let length = Int(buffer[11]) << 8 | Int(buffer[12])
+                if length < 18 || length + Self.frameHeaderLength > maximumTelegramSize {
+                    reject(.malformedFrame, "encrypted frame announces \(length) bytes, which cannot be right", handle)
+                    state = .hunting
+                } else {
+                    state = .framePayload(remaining: length)
+                }
+            }
+
+        case .framePayload(let remaining):
+            buffer.append(byte)
+            if remaining == 1 {
+                state = .hunting
+                buffer.withUnsafeBufferPointer { handle(.encryptedFrame($0)) }
+            } else {
+                state = .framePayload(remaining: remaining - 1)
+            }
+        }
+    }
+
+    private mutating func startTelegram() {
+        buffer.removeAll(keepingCapacity: true)
+        buffer.append(Self.slash)
+        state = .body(lineStart: false, afterDB: false)
+    }
+
+    /// 0xDB was only noise: replay what followed it as ordinary stream bytes.
+    private mutating func abandonFrameHeader(_ handle: (Output) -> Void) {
+        let replay = buffer.dropFirst()
+        skippedBytes += 1
+        state = .hunting
+        buffer = []
+        for byte in replay { step(byte, handle) }
+        if buffer.capacity < 4096 { buffer.reserveCapacity(4096) }
+    }
+
+    private mutating func completeTelegram(digits: Int, value: UInt16, text: UInt32, _ handle: (Output) -> Void) {
+        state = .hunting
+        if digits == 0 {
+            buffer.withUnsafeBufferPointer { handle(.telegram($0, crc: .absent)) }
+            return
+        }
+        let computed = buffer.withUnsafeBufferPointer { CRC16.arc($0) }
+        if computed == value {
+            buffer.withUnsafeBufferPointer { handle(.telegram($0, crc: .valid)) }
+        } else {
+            var sent = ""
+            for shift in stride(from: (digits - 1) * 8, through: 0, by: -8) {
+                sent.append(Character(Unicode.Scalar(UInt8(truncatingIfNeeded: text >> UInt32(shift)))))
+            }
+            reject(.crcMismatch, "CRC mismatch: telegram says \(sent), its bytes give \(Self.hex4(computed))", handle)
+        }
+    }
+
+    private mutating func reject(_ reason: RejectionReason, _ detail: String, _ handle: (Output) -> Void) {
+        handle(.rejected(Rejection(reason, detail)))
+    }
+
+    static let slash: UInt8 = 0x2F
+    static let bang: UInt8 = 0x21
+    static let cr: UInt8 = 0x0D
+    static let lf: UInt8 = 0x0A
+
+    @inline(__always)
+    static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 0x30...0x39: byte - 0x30
+        case 0x41...0x46: byte - 0x41 + 10
+        case 0x61...0x66: byte - 0x61 + 10
+        default: nil
+        }
+    }
+
+    static func hex4(_ value: UInt16) -> String {
+        let digits = Array("0123456789ABCDEF".utf8)
+        return String(decoding: [12, 8, 4, 0].map { digits[Int(value >> UInt16($0)) & 0xF] }, as: UTF8.self)
+    }
+
+    static func printable(_ byte: UInt8) -> String {
+        (0x21...0x7E).contains(byte) ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
+    }
+}

@@ -1,0 +1,246 @@
+import Mapping
+
+/// Turns the bytes of one framed telegram into a ``Telegram``, in a single pass over its lines.
+///
+/// Every line `A-B:C.D.E(…)(…)` becomes an object, known to the catalogue or not; a line that starts with `(`
+/// continues the previous one (the DSMR 2.2 gas reading puts its value on the next line). Lines that are not
+/// data lines are counted and skipped in a CRC-checked telegram; in a telegram without CRC they make it
+/// rejected, because nothing else vouches for its content.
+public struct TelegramParser: Sendable {
+    /// The variant to report instead of detecting one.
+    public var variantOverride: MeterVariant?
+
+    /// Creates a parser.
+    public init(variantOverride: MeterVariant? = nil) {
+        self.variantOverride = variantOverride
+    }
+
+    /// Parses a framed telegram (`/` through `!`).
+    /// - Throws: ``Rejection`` when the telegram's structure is wrong, or a variant that always sends a CRC
+    ///   arrived without one.
+    public func parse(_ frame: UnsafeBufferPointer<UInt8>, crc: CRCStatus, encrypted: Bool = false)
+        throws(Rejection) -> Telegram
+    {
+        let bytes = Array(frame)
+        var scan = Scan()
+        bytes.withUnsafeBufferPointer { buffer in scan.run(buffer) }
+        guard scan.headerEnd >= 2 else { throw Rejection(.malformed, "telegram has no header line after '/'") }
+        guard !scan.objects.isEmpty else { throw Rejection(.malformed, "telegram has no data lines") }
+        let variant = variantOverride ?? scan.detectVariant(bytes)
+        if crc == .absent {
+            guard !variant.sendsCRC else {
+                throw Rejection(.missingCRC, "telegram of a \(variant.displayName) meter arrived without its CRC")
+            }
+            guard scan.skippedLines == 0 else {
+                throw Rejection(.malformed, "telegram without CRC has \(scan.skippedLines) line(s) that are not data lines")
+            }
+        }
+        var telegram = Telegram(
+            bytes: bytes, crc: crc, encrypted: encrypted, variant: variant, objects: scan.objects,
+            mbusDevices: [], timestamp: nil, equipmentID: nil, skippedLines: scan.skippedLines,
+            groups: scan.groups, headerEnd: scan.headerEnd)
+        telegram = telegram.completed()
+        return telegram
+    }
+
+    /// Parses a telegram given as bytes.
+    public func parse(_ frame: [UInt8], crc: CRCStatus, encrypted: Bool = false) throws(Rejection) -> Telegram {
+        do {
+            return try frame.withUnsafeBufferPointer { buffer in try parse(buffer, crc: crc, encrypted: encrypted) }
+        } catch let rejection as Rejection {
+            throw rejection
+        } catch {
+            throw Rejection(.malformed, "\(error)")
+        }
+    }
+}
+
+/// The single pass over the lines.
+private struct Scan {
+    var objects: [DataObject] = []
+    var groups: [ValueGroup] = []
+    var headerEnd = 0
+    var skippedLines = 0
+    var hasF255 = false
+
+    init() {
+        objects.reserveCapacity(64)
+        groups.reserveCapacity(96)
+    }
+
+    mutating func run(_ buffer: UnsafeBufferPointer<UInt8>) {
+        var lineStart = 0
+        var first = true
+        let count = buffer.count
+        while lineStart < count {
+            var lineEnd = lineStart
+            while lineEnd < count, buffer[lineEnd] != 0x0A { lineEnd += 1 }
+            var contentEnd = lineEnd
+            while contentEnd > lineStart, buffer[contentEnd - 1] == 0x0D { contentEnd -= 1 }
+            if first {
+                headerEnd = contentEnd
+                first = false
+            } else if contentEnd > lineStart {
+                line(buffer, lineStart, contentEnd)
+            }
+            lineStart = lineEnd + 1
+        }
+    }
+
+    private mutating func line(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) {
+        let firstByte = buffer[start]
+        if firstByte == 0x21 { return }  // the closing '!'
+        if firstByte == 0x28 {
+            // A continuation line: more value groups of the previous object.
+            guard !objects.isEmpty else { return skip() }
+            let before = groups.count
+            guard valueGroups(buffer, start, end) else {
+                groups.removeSubrange(before...)
+                return skip()
+            }
+            objects[objects.count - 1].groupCount += Int32(groups.count - before)
+            return
+        }
+        guard let (code, codeEnd) = ObisCode.parse(buffer, from: start), codeEnd < end, buffer[codeEnd] == 0x28
+        else { return skip() }
+        if !hasF255, buffer[codeEnd - 1] &- 0x30 < 10, codeEnd - start > 10 {
+            hasF255 = UnsafeBufferPointer(rebasing: buffer[start..<codeEnd]).contains(0x2A)
+        }
+        let before = groups.count
+        guard valueGroups(buffer, codeEnd, end) else {
+            groups.removeSubrange(before...)
+            return skip()
+        }
+        let object = DataObject(
+            code: code, firstGroup: Int32(before), groupCount: Int32(groups.count - before),
+            catalogueIndex: Int16(ObisCatalogue.index(for: code) ?? -1))
+        if let existing = objects.firstIndex(where: { $0.code == code }) {
+            objects.remove(at: existing)
+        }
+        objects.append(object)
+    }
+
+    /// `(…)(…)…` up to the end of the line; false when the line does not have that shape.
+    private mutating func valueGroups(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
+        var index = start
+        while index < end {
+            guard buffer[index] == 0x28 else { return false }
+            var close = index + 1
+            while close < end, buffer[close] != 0x29 { close += 1 }
+            guard close < end else { return false }
+            groups.append(ValueGroup(start: Int32(index + 1), end: Int32(close)))
+            index = close + 1
+        }
+        return true
+    }
+
+    private mutating func skip() { skippedLines += 1 }
+
+    func detectVariant(_ bytes: [UInt8]) -> MeterVariant {
+        let header = bytes[0..<headerEnd]
+        func has(_ c: UInt8, _ d: UInt8, _ e: UInt8, channel0: Bool = true) -> DataObject? {
+            objects.first { $0.code.c == c && $0.code.d == d && $0.code.e == e && (!channel0 || $0.code.b == 0 || $0.code.b == 3) }
+        }
+        if header.starts(with: Array("/ESY".utf8)) || hasF255 { return .q3d }
+        if has(96, 1, 4) != nil { return .belgium }
+        let version = has(0, 2, 8).flatMap { object -> Int? in
+            guard object.groupCount > 0 else { return nil }
+            let group = groups[Int(object.firstGroup)]
+            return Int(String(decoding: bytes[group.range], as: UTF8.self))
+        }
+        if has(42, 0, 0) != nil { return version != nil ? .luxembourg : .eonHungary }
+        if let importTotal = has(1, 8, 0) ?? has(1, 8, 1), importTotal.groupCount > 0 {
+            let group = groups[Int(importTotal.firstGroup)]
+            if bytes[group.range].reversed().starts(with: Array("hW*".utf8)) { return .austria }
+        }
+        if let version {
+            switch version {
+            case 40..<50: return .dsmr4
+            case 50..<60: return .dsmr5
+            default: return .unknown
+            }
+        }
+        guard has(1, 0, 0) != nil else { return .dsmr3 }
+        if has(96, 1, 0) != nil && has(96, 1, 1) == nil { return .iskraIE }
+        if has(96, 1, 1) == nil && has(1, 8, 0) != nil { return .sweden }
+        return .unknown
+    }
+}
+
+extension Telegram {
+    /// Fills in what is derived from the objects: timestamp, equipment id, M-Bus devices.
+    func completed() -> Telegram {
+        var timestamp: MeterTimestamp?
+        var identifiers: [Int: String] = [:]
+        var devices: [MBusDevice] = []
+        for object in objects {
+            let code = object.code
+            if code.isMBus {
+                let channel = Int(code.b)
+                let index: Int
+                if let existing = devices.firstIndex(where: { $0.channel == channel }) {
+                    index = existing
+                } else {
+                    devices.append(MBusDevice(channel: channel))
+                    index = devices.count - 1
+                }
+                gather(object, into: &devices[index])
+                continue
+            }
+            switch (code.c, code.d, code.e) {
+            case (1, 0, 0):
+                if case .timestamp(let time) = interpret(object) { timestamp = time }
+            case (96, 1, 1) where code.b == 0: identifiers[0] = identifier(object)
+            case (42, 0, 0): identifiers[1] = identifier(object)
+            case (96, 1, 0) where code.b == 0: identifiers[2] = identifier(object)
+            case (96, 1, 255): identifiers[3] = identifier(object)
+            case (0, 0, 0): identifiers[4] = identifier(object)
+            default: break
+            }
+        }
+        let equipmentID = (0...4).lazy.compactMap { identifiers[$0] }.first
+        devices.sort { $0.channel < $1.channel }
+        return Telegram(
+            bytes: bytes, crc: crc, encrypted: encrypted, variant: variant, objects: objects, mbusDevices: devices,
+            timestamp: timestamp, equipmentID: equipmentID, skippedLines: skippedLines, groups: groups,
+            headerEnd: headerEnd)
+    }
+
+    /// An identifier's text: decoded when it is hex of printable text, else as sent; nil when empty or all
+    /// zeros (meters without an id send `00000000`).
+    private func identifier(_ object: DataObject) -> String? {
+        guard let text = value(of: object).displayText, !text.isEmpty, text.contains(where: { $0 != "0" }) else {
+            return nil
+        }
+        return text
+    }
+
+    private func gather(_ object: DataObject, into device: inout MBusDevice) {
+        let code = object.code
+        switch (code.c, code.d, code.e) {
+        case (24, 1, 0):
+            if case .number(let number, _) = interpret(object), number.scale == 0 {
+                device.deviceType = Int(number.mantissa)
+            }
+        case (96, 1, 0), (96, 1, 1):
+            if device.equipmentID == nil || code.e == 0 { device.equipmentID = identifier(object) ?? device.equipmentID }
+        case (24, 2, 1), (24, 2, 3), (24, 3, 0):
+            // A channel may carry both 24.2.1 and 24.2.3; keep the first real reading.
+            guard device.isPlaceholder else { return }
+            guard case .reading(let number, let unitRange, let time) = interpret(object), let number else { return }
+            let unit = unitRange.map { text($0) }
+            let deadChannel = (unit == nil && number.isZero) || time.map { $0.secondsSince1970 < 86_400 * 366 } == true
+            device.readingCode = code
+            device.reading = deadChannel ? nil : number
+            device.unit = deadChannel ? nil : unit
+            device.timestamp = deadChannel ? nil : time
+            device.isPlaceholder = deadChannel
+        case (24, 4, 0):
+            if case .number(let number, _) = interpret(object), number.scale == 0 { device.valvePosition = Int(number.mantissa) }
+        case (96, 3, 10):
+            if case .number(let number, _) = interpret(object), number.scale == 0 { device.breakerState = Int(number.mantissa) }
+        default:
+            break
+        }
+    }
+}
