@@ -78,6 +78,26 @@ public struct ObisCode: Hashable, Sendable, Comparable, CustomStringConvertible 
     /// The code as written on a P1 line without the F group, e.g. `0-1:24.2.1`.
     public var description: String { "\(a)-\(b):\(c).\(d).\(e)" }
 
+    /// Appends ``description``'s UTF-8 bytes to `output` without building a String.
+    @inlinable
+    public func write(to output: inout [UInt8]) {
+        @inline(__always)
+        func number(_ value: UInt8) {
+            if value >= 100 { output.append(value / 100 + 0x30) }
+            if value >= 10 { output.append(value / 10 % 10 + 0x30) }
+            output.append(value % 10 + 0x30)
+        }
+        number(a)
+        output.append(0x2D)
+        number(b)
+        output.append(0x3A)
+        number(c)
+        output.append(0x2E)
+        number(d)
+        output.append(0x2E)
+        number(e)
+    }
+
     /// The C.D.E part, e.g. `24.2.1`: the same quantity on any channel.
     public var quantity: String { "\(c).\(d).\(e)" }
 

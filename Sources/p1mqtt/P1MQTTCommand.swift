@@ -1,6 +1,21 @@
 import ArgumentParser
+import P1MQTT
 
 @main
 struct P1MQTTCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "p1mqtt", abstract: "P1 smart meter to MQTT")
+    static let configuration = CommandConfiguration(
+        commandName: "p1mqtt",
+        abstract: "Reads the P1 port of a smart meter and publishes every reading to MQTT.",
+        discussion: """
+            Supports DSMR 2.2 to 5, Belgian e-MUCS, Luxembourg Smarty (plain and encrypted), Swedish, \
+            EasyMeter Q3D, E.ON Hungary, Austrian Sagemcom T210-D-r and Iskra IE meters.
+
+            Examples:
+              p1mqtt parse examples/telegrams/dsmr5.txt
+              cat capture.bin | p1mqtt parse - --key 000102030405060708090A0B0C0D0E0F
+              p1mqtt bench
+            """,
+        version: P1MQTTVersion.current,
+        subcommands: [ParseCommand.self, BenchCommand.self]
+    )
 }

@@ -23,7 +23,8 @@ public struct TelegramFramer: Sendable {
     public let maximumTelegramSize: Int
     /// Clear the top bit of every byte, for lines read as 8 bits from a 7E1 meter.
     public let stripParity: Bool
-    /// Bytes skipped outside telegrams: gateway trailers, line noise, the tail of a cut-off telegram.
+    /// Bytes skipped outside telegrams (line ends not counted): gateway trailers, line noise, the tail of a
+    /// cut-off telegram.
     public private(set) var skippedBytes = 0
 
     private enum State {
@@ -35,7 +36,10 @@ public struct TelegramFramer: Sendable {
     }
 
     private var state = State.hunting
-    private var buffer: [UInt8] = []
+    private var buffer: FrameBuffer
+    private var pending: Event?
+    /// Bytes to look at again before the next chunk: what followed a 0xDB that turned out not to start a frame.
+    private var replay: [UInt8] = []
 
     /// DLMS general-global-ciphering: tag 0xDB, system title length 8, then the long-form length 0x82.
     static let frameHeaderLength = 13
@@ -47,52 +51,112 @@ public struct TelegramFramer: Sendable {
     public init(maximumTelegramSize: Int = defaultMaximumTelegramSize, stripParity: Bool = false) {
         self.maximumTelegramSize = max(1024, maximumTelegramSize)
         self.stripParity = stripParity
-        buffer.reserveCapacity(4096)
+        buffer = FrameBuffer(capacity: self.maximumTelegramSize + 1)  // + the closing "!"
+    }
+
+    /// What ``next(in:at:)`` found; for a telegram or frame, ``withFrame(_:)`` gives its bytes.
+    public enum Event: Sendable {
+        /// A complete telegram (read it with ``withFrame(_:)`` before calling ``next(in:at:)`` again).
+        case telegram(crc: CRCStatus)
+        /// A complete encrypted frame (read it with ``withFrame(_:)``).
+        case encryptedFrame
+        /// Something that started like a telegram or frame and was discarded.
+        case rejected(Rejection)
+    }
+
+    /// Consumes `chunk` from `offset` until something completes, and returns it; nil when the chunk is used up.
+    /// `offset` is advanced past what was consumed, so call again with the same chunk until it returns nil.
+    public mutating func next(in chunk: UnsafeRawBufferPointer, at offset: inout Int) -> Event? {
+        pending = nil
+        if !isKnownUniquelyReferenced(&buffer) { buffer = buffer.copy() }
+        while !replay.isEmpty {
+            step(replay.removeFirst())
+            if let event = pending { return event }
+        }
+        let bytes = chunk.bindMemory(to: UInt8.self)
+        while offset < bytes.count {
+            if !stripParity, case .body(let lineStart, let afterDB) = state, !lineStart, !afterDB {
+                // Fast path: copy ordinary text up to the next line end or possible frame start in one go.
+                var end = offset
+                let limit = min(bytes.count, offset + (maximumTelegramSize - buffer.count))
+                while end < limit, bytes[end] != Self.lf, bytes[end] != 0xDB { end += 1 }
+                if end > offset {
+                    buffer.append(UnsafeBufferPointer(rebasing: bytes[offset..<end]))
+                    offset = end
+                    if offset == bytes.count { break }
+                }
+            }
+            var byte = bytes[offset]
+            offset += 1
+            if stripParity { byte &= 0x7F }
+            step(byte)
+            if let event = pending { return event }
+        }
+        return nil
+    }
+
+    /// The bytes of the telegram or frame ``next(in:at:)`` just returned; valid only inside `body`.
+    public func withFrame<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        try body(buffer.bytes)
     }
 
     /// Feeds the next chunk; `handle` is called for every telegram, frame or rejection completed by it.
     public mutating func feed(_ chunk: UnsafeRawBufferPointer, _ handle: (Output) -> Void) {
-        for var byte in chunk {
-            if stripParity { byte &= 0x7F }
-            step(byte, handle)
-        }
+        var offset = 0
+        while let event = next(in: chunk, at: &offset) { deliver(event, handle) }
     }
 
     /// Feeds the next chunk; `handle` is called for every telegram, frame or rejection completed by it.
     public mutating func feed(_ chunk: some Sequence<UInt8>, _ handle: (Output) -> Void) {
-        for var byte in chunk {
-            if stripParity { byte &= 0x7F }
-            step(byte, handle)
+        let bytes = Array(chunk)
+        bytes.withUnsafeBytes { feed($0, handle) }
+    }
+
+    private func deliver(_ event: Event, _ handle: (Output) -> Void) {
+        switch event {
+        case .telegram(let crc): withFrame { handle(.telegram($0, crc: crc)) }
+        case .encryptedFrame: withFrame { handle(.encryptedFrame($0)) }
+        case .rejected(let rejection): handle(.rejected(rejection))
         }
     }
 
     /// Ends the stream: a telegram whose CRC digits arrived without the final line end is completed, and a
-    /// telegram or frame still open is reported as truncated.
-    public mutating func finish(_ handle: (Output) -> Void) {
+    /// telegram or frame still open is reported as truncated. Read a telegram with ``withFrame(_:)``.
+    public mutating func finish() -> Event? {
+        var none = 0
+        if !replay.isEmpty, let event = next(in: UnsafeRawBufferPointer(start: nil, count: 0), at: &none) {
+            return event
+        }
+        pending = nil
+        if !isKnownUniquelyReferenced(&buffer) { buffer = buffer.copy() }
         switch state {
         case .hunting:
             break
         case .checksum(let digits, let value, let text):
-            if digits > 0 { completeTelegram(digits: digits, value: value, text: text, handle) }
-            else { completeTelegram(digits: 0, value: 0, text: 0, handle) }
+            completeTelegram(digits: digits, value: value, text: text)
         case .body, .frameHeader, .framePayload:
-            reject(.truncated, "telegram cut off: the stream ended after \(buffer.count) bytes without its end", handle)
+            reject(.truncated, "telegram cut off: the stream ended after \(buffer.count) bytes without its end")
         }
         state = .hunting
-        buffer.removeAll(keepingCapacity: true)
+        return pending
+    }
+
+    /// Ends the stream, handing what completes to `handle`.
+    public mutating func finish(_ handle: (Output) -> Void) {
+        while let event = finish() { deliver(event, handle) }
     }
 
     @inline(__always)
-    private mutating func step(_ byte: UInt8, _ handle: (Output) -> Void) {
+    private mutating func step(_ byte: UInt8) {
         switch state {
         case .hunting:
             if byte == Self.slash {
                 startTelegram()
             } else if byte == 0xDB {
-                buffer.removeAll(keepingCapacity: true)
+                buffer.removeAll()
                 buffer.append(byte)
                 state = .frameHeader
-            } else {
+            } else if byte != Self.cr && byte != Self.lf {
                 skippedBytes += 1
             }
 
@@ -103,25 +167,22 @@ public struct TelegramFramer: Sendable {
                 return
             }
             if byte == Self.slash && lineStart {
-                reject(.truncated, "telegram cut off after \(buffer.count) bytes: a new one started before its end",
-                       handle)
+                reject(.truncated, "telegram cut off after \(buffer.count) bytes: a new one started before its end")
                 startTelegram()
                 return
             }
             if afterDB && byte == 0x08 {
                 // An encrypted frame starts here; whatever plain text came before was cut off.
                 buffer.removeLast()
-                reject(.truncated, "telegram cut off after \(buffer.count) bytes: an encrypted frame started",
-                       handle)
-                buffer.removeAll(keepingCapacity: true)
+                reject(.truncated, "telegram cut off after \(buffer.count) bytes: an encrypted frame started")
+                buffer.removeAll()
                 buffer.append(0xDB)
                 buffer.append(0x08)
                 state = .frameHeader
                 return
             }
             guard buffer.count < maximumTelegramSize else {
-                reject(.oversize, "telegram longer than \(maximumTelegramSize) bytes without an end; discarded",
-                       handle)
+                reject(.oversize, "telegram longer than \(maximumTelegramSize) bytes without an end; discarded")
                 state = .hunting
                 return
             }
@@ -131,17 +192,17 @@ public struct TelegramFramer: Sendable {
         case .checksum(let digits, let value, let text):
             if let nibble = Self.hexValue(byte) {
                 guard digits < 4 else {
-                    reject(.malformedCRC, "CRC after '!' has more than 4 hex digits", handle)
+                    reject(.malformedCRC, "CRC after '!' has more than 4 hex digits")
                     state = .hunting
                     return
                 }
                 state = .checksum(digits: digits + 1, value: value << 4 | UInt16(nibble),
                                   text: text << 8 | UInt32(byte))
             } else if byte == Self.cr || byte == Self.lf || byte == 0 {
-                completeTelegram(digits: digits, value: value, text: text, handle)
+                completeTelegram(digits: digits, value: value, text: text)
             } else {
                 let shown = Self.printable(byte)
-                reject(.malformedCRC, "CRC after '!' contains \(shown), not a hex digit", handle)
+                reject(.malformedCRC, "CRC after '!' contains \(shown), not a hex digit")
                 state = .hunting
                 if byte == Self.slash { startTelegram() }
             }
@@ -150,11 +211,11 @@ public struct TelegramFramer: Sendable {
             buffer.append(byte)
             let count = buffer.count
             if count == 2 && byte != 0x08 || count == 11 && byte != 0x82 {
-                abandonFrameHeader(handle)
+                abandonFrameHeader()
             } else if count == Self.frameHeaderLength {
                 let length = Int(buffer[11]) << 8 | Int(buffer[12])
                 if length < 18 || length + Self.frameHeaderLength > maximumTelegramSize {
-                    reject(.malformedFrame, "encrypted frame announces \(length) bytes, which cannot be right", handle)
+                    reject(.malformedFrame, "encrypted frame announces \(length) bytes, which cannot be right")
                     state = .hunting
                 } else {
                     state = .framePayload(remaining: length)
@@ -165,7 +226,7 @@ public struct TelegramFramer: Sendable {
             buffer.append(byte)
             if remaining == 1 {
                 state = .hunting
-                buffer.withUnsafeBufferPointer { handle(.encryptedFrame($0)) }
+                pending = .encryptedFrame
             } else {
                 state = .framePayload(remaining: remaining - 1)
             }
@@ -173,41 +234,39 @@ public struct TelegramFramer: Sendable {
     }
 
     private mutating func startTelegram() {
-        buffer.removeAll(keepingCapacity: true)
+        buffer.removeAll()
         buffer.append(Self.slash)
         state = .body(lineStart: false, afterDB: false)
     }
 
     /// 0xDB was only noise: replay what followed it as ordinary stream bytes.
-    private mutating func abandonFrameHeader(_ handle: (Output) -> Void) {
-        let replay = buffer.dropFirst()
+    private mutating func abandonFrameHeader() {
+        replay.append(contentsOf: buffer.bytes.dropFirst())
         skippedBytes += 1
         state = .hunting
-        buffer = []
-        for byte in replay { step(byte, handle) }
-        if buffer.capacity < 4096 { buffer.reserveCapacity(4096) }
+        buffer.removeAll()
     }
 
-    private mutating func completeTelegram(digits: Int, value: UInt16, text: UInt32, _ handle: (Output) -> Void) {
+    private mutating func completeTelegram(digits: Int, value: UInt16, text: UInt32) {
         state = .hunting
         if digits == 0 {
-            buffer.withUnsafeBufferPointer { handle(.telegram($0, crc: .absent)) }
+            pending = .telegram(crc: .absent)
             return
         }
-        let computed = buffer.withUnsafeBufferPointer { CRC16.arc($0) }
+        let computed = CRC16.arc(buffer.bytes)
         if computed == value {
-            buffer.withUnsafeBufferPointer { handle(.telegram($0, crc: .valid)) }
+            pending = .telegram(crc: .valid)
         } else {
             var sent = ""
             for shift in stride(from: (digits - 1) * 8, through: 0, by: -8) {
                 sent.append(Character(Unicode.Scalar(UInt8(truncatingIfNeeded: text >> UInt32(shift)))))
             }
-            reject(.crcMismatch, "CRC mismatch: telegram says \(sent), its bytes give \(Self.hex4(computed))", handle)
+            reject(.crcMismatch, "CRC mismatch: telegram says \(sent), its bytes give \(Self.hex4(computed))")
         }
     }
 
-    private mutating func reject(_ reason: RejectionReason, _ detail: String, _ handle: (Output) -> Void) {
-        handle(.rejected(Rejection(reason, detail)))
+    private mutating func reject(_ reason: RejectionReason, _ detail: String) {
+        pending = .rejected(Rejection(reason, detail))
     }
 
     static let slash: UInt8 = 0x2F

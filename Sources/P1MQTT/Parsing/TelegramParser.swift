@@ -21,7 +21,12 @@ public struct TelegramParser: Sendable {
     public func parse(_ frame: UnsafeBufferPointer<UInt8>, crc: CRCStatus, encrypted: Bool = false)
         throws(Rejection) -> Telegram
     {
-        let bytes = Array(frame)
+        let bytes = [UInt8](unsafeUninitializedCapacity: frame.count) { storage, count in
+            if let source = frame.baseAddress, let target = storage.baseAddress {
+                target.update(from: source, count: frame.count)
+            }
+            count = frame.count
+        }
         var scan = Scan()
         bytes.withUnsafeBufferPointer { buffer in scan.run(buffer) }
         guard scan.headerEnd >= 2 else { throw Rejection(.malformed, "telegram has no header line after '/'") }
@@ -62,6 +67,8 @@ private struct Scan {
     var headerEnd = 0
     var skippedLines = 0
     var hasF255 = false
+    /// One bit per hash of the codes seen, so the duplicate search runs only when a code may repeat.
+    private var seen: UInt64 = 0
 
     init() {
         objects.reserveCapacity(64)
@@ -114,9 +121,11 @@ private struct Scan {
         let object = DataObject(
             code: code, firstGroup: Int32(before), groupCount: Int32(groups.count - before),
             catalogueIndex: Int16(ObisCatalogue.index(for: code) ?? -1))
-        if let existing = objects.firstIndex(where: { $0.code == code }) {
+        let bit = UInt64(1) << ((code.packed &* 0x9E37_79B9_7F4A_7C15) >> 58)
+        if seen & bit != 0, let existing = objects.firstIndex(where: { $0.code == code }) {
             objects.remove(at: existing)
         }
+        seen |= bit
         objects.append(object)
     }
 
@@ -141,7 +150,7 @@ private struct Scan {
         func has(_ c: UInt8, _ d: UInt8, _ e: UInt8, channel0: Bool = true) -> DataObject? {
             objects.first { $0.code.c == c && $0.code.d == d && $0.code.e == e && (!channel0 || $0.code.b == 0 || $0.code.b == 3) }
         }
-        if header.starts(with: Array("/ESY".utf8)) || hasF255 { return .q3d }
+        if hasF255 || header.count >= 4 && header[1] == 0x45 && header[2] == 0x53 && header[3] == 0x59 { return .q3d }  // /ESY
         if has(96, 1, 4) != nil { return .belgium }
         let version = has(0, 2, 8).flatMap { object -> Int? in
             guard object.groupCount > 0 else { return nil }
@@ -151,7 +160,8 @@ private struct Scan {
         if has(42, 0, 0) != nil { return version != nil ? .luxembourg : .eonHungary }
         if let importTotal = has(1, 8, 0) ?? has(1, 8, 1), importTotal.groupCount > 0 {
             let group = groups[Int(importTotal.firstGroup)]
-            if bytes[group.range].reversed().starts(with: Array("hW*".utf8)) { return .austria }
+            let value = bytes[group.range]
+            if value.count > 3, value.suffix(3).elementsEqual([0x2A, 0x57, 0x68]) { return .austria }  // *Wh
         }
         if let version {
             switch version {
@@ -171,9 +181,10 @@ extension Telegram {
     /// Fills in what is derived from the objects: timestamp, equipment id, M-Bus devices.
     func completed() -> Telegram {
         var timestamp: MeterTimestamp?
-        var identifiers: [Int: String] = [:]
+        // Candidate id lines by preference; only the chosen one is decoded.
+        var identifiers = InlineArray<5, Int>(repeating: -1)
         var devices: [MBusDevice] = []
-        for object in objects {
+        for (position, object) in objects.enumerated() {
             let code = object.code
             if code.isMBus {
                 let channel = Int(code.b)
@@ -190,15 +201,18 @@ extension Telegram {
             switch (code.c, code.d, code.e) {
             case (1, 0, 0):
                 if case .timestamp(let time) = interpret(object) { timestamp = time }
-            case (96, 1, 1) where code.b == 0: identifiers[0] = identifier(object)
-            case (42, 0, 0): identifiers[1] = identifier(object)
-            case (96, 1, 0) where code.b == 0: identifiers[2] = identifier(object)
-            case (96, 1, 255): identifiers[3] = identifier(object)
-            case (0, 0, 0): identifiers[4] = identifier(object)
+            case (96, 1, 1) where code.b == 0: identifiers[0] = position
+            case (42, 0, 0): identifiers[1] = position
+            case (96, 1, 0) where code.b == 0: identifiers[2] = position
+            case (96, 1, 255): identifiers[3] = position
+            case (0, 0, 0): identifiers[4] = position
             default: break
             }
         }
-        let equipmentID = (0...4).lazy.compactMap { identifiers[$0] }.first
+        var equipmentID: String?
+        for preference in 0..<5 where equipmentID == nil && identifiers[preference] >= 0 {
+            equipmentID = identifier(objects[identifiers[preference]])
+        }
         devices.sort { $0.channel < $1.channel }
         return Telegram(
             bytes: bytes, crc: crc, encrypted: encrypted, variant: variant, objects: objects, mbusDevices: devices,

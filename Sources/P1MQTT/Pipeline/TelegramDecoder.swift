@@ -67,9 +67,8 @@ public struct TelegramDecoder: Sendable {
     /// Feeds a chunk of the stream; `handle` receives every telegram and rejection it completes, in order.
     public mutating func feed(_ chunk: UnsafeRawBufferPointer, _ handle: (Event) -> Void) {
         statistics.bytes += chunk.count
-        var framer = self.framer
-        framer.feed(chunk) { output in self.process(output, handle) }
-        self.framer = framer
+        var offset = 0
+        while let event = framer.next(in: chunk, at: &offset) { process(event, handle) }
         statistics.skippedBytes = framer.skippedBytes
     }
 
@@ -80,9 +79,8 @@ public struct TelegramDecoder: Sendable {
 
     /// Ends the stream: completes or reports what is still open.
     public mutating func finish(_ handle: (Event) -> Void) {
-        var framer = self.framer
-        framer.finish { output in self.process(output, handle) }
-        self.framer = framer
+        while let event = framer.finish() { process(event, handle) }
+        statistics.skippedBytes = framer.skippedBytes
     }
 
     /// Decodes a whole buffer (one or more telegrams and noise) at once.
@@ -93,35 +91,35 @@ public struct TelegramDecoder: Sendable {
         return events
     }
 
-    private mutating func process(_ output: TelegramFramer.Output, _ handle: (Event) -> Void) {
-        switch output {
-        case .telegram(let bytes, let crc):
-            accept(bytes, crc: crc, encrypted: false, handle)
-        case .encryptedFrame(let bytes):
-            decrypt(bytes, handle)
+    private mutating func process(_ event: TelegramFramer.Event, _ handle: (Event) -> Void) {
+        switch event {
+        case .telegram(let crc):
+            let result = framer.withFrame { bytes in
+                Result { () throws(Rejection) in try parser.parse(bytes, crc: crc, encrypted: false) }
+            }
+            record(result, handle)
+        case .encryptedFrame:
+            let frame = framer.withFrame { bytes in Result { () throws(Rejection) in try DLMSFrame(bytes) } }
+            switch frame {
+            case .success(let frame): decrypt(frame, handle)
+            case .failure(let rejection): reject(rejection, handle)
+            }
         case .rejected(let rejection):
             reject(rejection, handle)
         }
     }
 
-    private mutating func accept(_ bytes: UnsafeBufferPointer<UInt8>, crc: CRCStatus, encrypted: Bool,
-                                 _ handle: (Event) -> Void) {
-        do {
-            let telegram = try parser.parse(bytes, crc: crc, encrypted: encrypted)
+    private mutating func record(_ result: Result<Telegram, Rejection>, _ handle: (Event) -> Void) {
+        switch result {
+        case .success(let telegram):
             statistics.accepted += 1
             handle(.telegram(telegram))
-        } catch {
-            reject(error, handle)
+        case .failure(let rejection):
+            reject(rejection, handle)
         }
     }
 
-    private mutating func decrypt(_ bytes: UnsafeBufferPointer<UInt8>, _ handle: (Event) -> Void) {
-        let frame: DLMSFrame
-        do {
-            frame = try DLMSFrame(bytes)
-        } catch {
-            return reject(error, handle)
-        }
+    private mutating func decrypt(_ frame: DLMSFrame, _ handle: (Event) -> Void) {
         guard let cipher else {
             return reject(Rejection(.noKey, "encrypted frame from meter \(frame.systemTitleDescription) but no decryption key is configured (--key)"), handle)
         }
@@ -133,29 +131,29 @@ public struct TelegramDecoder: Sendable {
         }
         // The plaintext is a complete telegram with its own CRC: frame it on its own.
         var inner = TelegramFramer(maximumTelegramSize: framer.maximumTelegramSize)
-        var found = false
-        var outputs: [Result<(bytes: [UInt8], crc: CRCStatus), Rejection>] = []
-        let collect: (TelegramFramer.Output) -> Void = { output in
-            switch output {
-            case .telegram(let body, let crc): outputs.append(.success((Array(body), crc)))
-            case .rejected(let rejection): outputs.append(.failure(rejection))
-            case .encryptedFrame: outputs.append(.failure(Rejection(.malformedFrame, "encrypted frame inside an encrypted frame")))
+        var results: [Result<Telegram, Rejection>] = []
+        let parser = self.parser
+        func collect(_ event: TelegramFramer.Event) {
+            switch event {
+            case .telegram(let crc):
+                results.append(inner.withFrame { bytes in
+                    Result { () throws(Rejection) in try parser.parse(bytes, crc: crc, encrypted: true) }
+                })
+            case .encryptedFrame:
+                results.append(.failure(Rejection(.malformedFrame, "encrypted frame inside an encrypted frame")))
+            case .rejected(let rejection):
+                results.append(.failure(rejection))
             }
         }
-        plaintext.withUnsafeBytes { inner.feed($0, collect) }
-        inner.finish(collect)
-        for output in outputs {
-            switch output {
-            case .success(let telegram):
-                found = true
-                telegram.bytes.withUnsafeBufferPointer { accept($0, crc: telegram.crc, encrypted: true, handle) }
-            case .failure(let rejection):
-                reject(rejection, handle)
-            }
+        plaintext.withUnsafeBytes { raw in
+            var offset = 0
+            while let event = inner.next(in: raw, at: &offset) { collect(event) }
         }
-        if !found && outputs.isEmpty {
-            reject(Rejection(.decryption, "frame from meter \(frame.systemTitleDescription) decrypted to something that is not a telegram: wrong key, or tag check disabled"), handle)
+        while let event = inner.finish() { collect(event) }
+        if results.isEmpty {
+            return reject(Rejection(.decryption, "frame from meter \(frame.systemTitleDescription) decrypted to something that is not a telegram: wrong key?"), handle)
         }
+        for result in results { record(result, handle) }
     }
 
     private mutating func reject(_ rejection: Rejection, _ handle: (Event) -> Void) {

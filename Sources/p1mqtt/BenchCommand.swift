@@ -1,0 +1,117 @@
+import ArgumentParser
+import P1MQTT
+
+/// `p1mqtt bench`: telegrams per second through framing, CRC, decryption and parsing, per telegram file.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure how many telegrams per second the engine frames, checks and parses (use a release build).",
+        discussion: """
+            Each file is fed repeatedly through one decoder on one core for the given time. The first column \
+            is framing + CRC + parsing; the second adds writing the JSON form.
+
+            Example:
+              swift run -c release p1mqtt bench examples/telegrams/*.txt
+            """
+    )
+
+    @Argument(help: ArgumentHelp("Telegram files (default: examples/telegrams/*.txt).", valueName: "file"))
+    var files: [String] = []
+
+    @Option(help: "Seconds to measure each file.")
+    var seconds: Double = 1.0
+
+    @Option(help: "Feed each file exactly this many times instead of for a fixed time (for instruction counts).")
+    var iterations: Int?
+
+    @Option(help: ArgumentHelp("Decryption key for encrypted frames.", valueName: "hex"))
+    var key: String?
+
+    func run() throws {
+        var paths = files
+        if paths.isEmpty { paths = defaultFiles() }
+        guard !paths.isEmpty else {
+            Output.error("p1mqtt bench: no telegram files given and none found in examples/telegrams")
+            throw ExitCode(2)
+        }
+        var cipher: GCMCipher?
+        if let key {
+            guard let bytes = GCMCipher.parseKey(key) else {
+                Output.error("p1mqtt bench: --key must be 32 hexadecimal digits")
+                throw ExitCode(2)
+            }
+            cipher = try GCMCipher(key: bytes)
+        }
+        print("file                          bytes   parse telegrams/s   µs/telegram   parse+JSON telegrams/s")
+        for path in paths {
+            let bytes: [UInt8]
+            do {
+                let input = try InputFile(path: path)
+                defer { input.close() }
+                bytes = try input.readAll()
+            } catch {
+                Output.error("p1mqtt bench: \(error)")
+                throw ExitCode(2)
+            }
+            let options = TelegramDecoder.Options(cipher: cipher)
+            let parse = measure(bytes, options: options, json: false)
+            let withJSON = measure(bytes, options: options, json: true)
+            guard parse.perSecond > 0 else {
+                print("\(pad(shortName(path), 28))  no telegram accepted")
+                continue
+            }
+            print("\(pad(shortName(path), 28)) \(pad(String(bytes.count), 6, left: true))   \(pad(format(parse.perSecond), 17, left: true))   \(pad(format(1_000_000 / parse.perSecond, decimals: 2), 11, left: true))   \(pad(format(withJSON.perSecond), 22, left: true))")
+        }
+    }
+
+    private func measure(_ bytes: [UInt8], options: TelegramDecoder.Options, json: Bool) -> (perSecond: Double, sink: Int) {
+        var decoder = TelegramDecoder(options: options)
+        var writer = JSONWriter()
+        var telegrams = 0
+        var sink = 0
+        let clock = ContinuousClock()
+        let start = clock.now
+        var elapsed = Duration.zero
+        let budget = Duration.milliseconds(Int64(seconds * 1000))
+        let rounds = iterations.map { max(1, $0 / 200) } ?? Int.max
+        var round = 0
+        while elapsed < budget || iterations != nil, round < rounds {
+            round += 1
+            for _ in 0..<200 {
+                decoder.feed(bytes) { event in
+                    if case .telegram(let telegram) = event {
+                        telegrams += 1
+                        sink &+= telegram.objects.count
+                        if json {
+                            writer.reset()
+                            TelegramJSON.write(telegram, to: &writer)
+                            sink &+= writer.bytes.count
+                        }
+                    }
+                }
+            }
+            elapsed = clock.now - start
+        }
+        let secondsTaken = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return (Double(telegrams) / secondsTaken, sink)
+    }
+
+    private func defaultFiles() -> [String] {
+        let directory = "examples/telegrams"
+        guard let names = try? listDirectory(directory) else { return [] }
+        return names.filter { $0.hasSuffix(".txt") }.sorted().map { "\(directory)/\($0)" }
+    }
+
+    private func shortName(_ path: String) -> String { String(path.split(separator: "/").last ?? Substring(path)) }
+
+    private func pad(_ text: String, _ width: Int, left: Bool = false) -> String {
+        let padding = String(repeating: " ", count: max(0, width - text.count))
+        return left ? padding + text : text + padding
+    }
+
+    private func format(_ value: Double, decimals: Int = 0) -> String {
+        if decimals == 0 { return String(Int(value.rounded())) }
+        let scale = Double(10 * decimals)
+        return String((value * scale).rounded() / scale)
+    }
+}
