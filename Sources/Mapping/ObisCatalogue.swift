@@ -57,19 +57,26 @@ public enum ObisCatalogue {
         }
     }
 
-    /// The definition with this key, if any.
-    public static func definition(forKey key: String) -> ObisDefinition? {
-        keyTable[key].map { definitions[$0] }
+    /// The definition with this key, if any. Keys are unique within a scope: an M-Bus device's
+    /// `equipment_id` is a different value from the meter's, published under the device's own topics.
+    public static func definition(forKey key: String, scope: ObisDefinition.Scope = .meter) -> ObisDefinition? {
+        keyTable[KeyInScope(key: key, mbus: scope == .mbus)].map { definitions[$0] }
+    }
+
+    private struct KeyInScope: Hashable {
+        let key: String
+        let mbus: Bool
     }
 
     private static let lookup = LookupTable(
         definitions.enumerated().map { (lookupKey($0.element.scope, $0.element.code), $0.offset) })
 
-    private static let keyTable: [String: Int] = {
-        var table: [String: Int] = [:]
+    private static let keyTable: [KeyInScope: Int] = {
+        var table: [KeyInScope: Int] = [:]
         for (index, definition) in definitions.enumerated() {
-            precondition(table[definition.key] == nil, "duplicate catalogue key \(definition.key)")
-            table[definition.key] = index
+            let key = KeyInScope(key: definition.key, mbus: definition.scope == .mbus)
+            precondition(table[key] == nil, "duplicate catalogue key \(definition.key)")
+            table[key] = index
         }
         return table
     }()

@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+
+@Suite("p1mqtt parse")
+struct ParseCommandTests {
+    private func json(_ line: String) throws -> [String: Any] {
+        let object = try JSONSerialization.jsonObject(with: Data(line.utf8))
+        return try #require(object as? [String: Any])
+    }
+
+    @Test func printsOneJSONObjectPerTelegramWithMeterValues() throws {
+        let result = try CommandRunner.run(["parse", CommandRunner.example("dsmr5.txt")])
+        #expect(result.status == 0)
+        #expect(result.lines.count == 1)
+        let telegram = try json(try #require(result.lines.first))
+        #expect(telegram["variant"] as? String == "dsmr5")
+        #expect(telegram["crc"] as? String == "valid")
+        let objects = try #require(telegram["objects"] as? [String: Any])
+        let importT1 = try #require(objects["1-0:1.8.1"] as? [String: Any])
+        #expect(importT1["unit"] as? String == "kWh")
+        #expect(importT1["value"] is NSNumber)
+        let mbus = try #require(telegram["mbus"] as? [[String: Any]])
+        #expect(mbus.first?["kind"] as? String == "gas")
+        #expect(result.stderr.contains("1 telegram accepted, 0 rejected"))
+    }
+
+    @Test func numbersKeepTheMetersDigitsWithoutFloatNoise() throws {
+        let telegram = Array("/TST5\\2TEST\r\n\r\n1-0:1.8.1(001234.567*kWh)\r\n1-0:32.7.0(0230.0*V)\r\n!".utf8)
+        let crc = crc16(telegram)
+        let input = telegram + Array(String(format: "%04X\r\n", crc).utf8)
+        let result = try CommandRunner.run(["parse", "-"], input: input)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains(#""1-0:1.8.1":{"value":1234.567,"unit":"kWh"}"#))
+        #expect(result.stdout.contains(#""1-0:32.7.0":{"value":230.0,"unit":"V"}"#))
+    }
+
+    @Test func standardInputWithNoiseAndCorruptionYieldsOnlyValidTelegramsAndASummary() throws {
+        let good = try Data(contentsOf: URL(fileURLWithPath: CommandRunner.example("dsmr5.txt")))
+        var corrupted = [UInt8](good)
+        corrupted[40] ^= 0x01
+        let input = Array("noise\u{01}\u{FF}".utf8) + [UInt8](good) + corrupted + [UInt8](good) + Array(good.prefix(100))
+        let result = try CommandRunner.run(["parse", "-"], input: input)
+        #expect(result.status == 0)
+        #expect(result.lines.count == 2)
+        #expect(result.stderr.contains("2 telegrams accepted, 2 rejected (crc 1, truncated 1)"))
+        #expect(result.stderr.contains("CRC mismatch"))
+    }
+
+    @Test func unknownVariantAndBadKeyAreOneLineErrorsWithExitStatus2() throws {
+        let variant = try CommandRunner.run(["parse", CommandRunner.example("dsmr5.txt"), "--variant", "dsmr9"])
+        #expect(variant.status == 2)
+        #expect(variant.stderr.contains("unknown variant 'dsmr9'"))
+        #expect(variant.stdout.isEmpty)
+        let key = try CommandRunner.run(["parse", CommandRunner.example("dsmr5.txt"), "--key", "1234"])
+        #expect(key.status == 2)
+        #expect(key.stderr.contains("--key must be 32 hexadecimal digits"))
+        let missing = try CommandRunner.run(["parse", "/nonexistent/telegram.txt"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("cannot open /nonexistent/telegram.txt"))
+    }
+
+    @Test func inputWithoutTelegramsExitsWith1() throws {
+        let result = try CommandRunner.run(["parse", "-"], input: Array(repeating: 0x41, count: 5000))
+        #expect(result.status == 1)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.contains("0 telegrams accepted"))
+    }
+
+    @Test func variantOverrideIsReported() throws {
+        let result = try CommandRunner.run(["parse", CommandRunner.example("dsmr5.txt"), "--variant", "5B"])
+        #expect(result.status == 0)
+        #expect(try json(try #require(result.lines.first))["variant"] as? String == "belgium")
+    }
+
+    @Test func everyExampleTelegramParses() throws {
+        let directory = CommandRunner.repository.appendingPathComponent("examples/telegrams")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".txt") }
+        #expect(files.count >= 10)
+        for file in files {
+            let result = try CommandRunner.run(["parse", directory.appendingPathComponent(file).path])
+            #expect(result.status == 0, "\(file): \(result.stderr)")
+            #expect(result.lines.count == 1, "\(file)")
+            #expect(result.stderr.contains("0 rejected"), "\(file): \(result.stderr)")
+        }
+    }
+
+    private func crc16(_ bytes: [UInt8]) -> UInt16 {
+        var crc: UInt16 = 0
+        for byte in bytes {
+            crc ^= UInt16(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xA001 : crc >> 1 }
+        }
+        return crc
+    }
+}
+
+@Suite("p1mqtt bench")
+struct BenchCommandTests {
+    @Test func reportsAFigurePerFile() throws {
+        let result = try CommandRunner.run(["bench", CommandRunner.example("dsmr5.txt"), "--iterations", "400"])
+        #expect(result.status == 0)
+        let row = try #require(result.lines.first { $0.hasPrefix("dsmr5.txt") })
+        let rate = row.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first.flatMap { Double($0) }
+        #expect((rate ?? 0) > 0)
+    }
+}
