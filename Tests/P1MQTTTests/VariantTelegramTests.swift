@@ -438,7 +438,8 @@ struct VariantTelegramTests {
         #expect(telegram.crc == .valid)
         #expect(telegram.header == "/ISk5\\2MIE5T-210")
         #expect(telegram.manufacturerFlag == "ISk")
-        #expect(telegram.timestamp?.description == "2024-04-22T17:53:01Z")
+        // Irish meters keep GMT/IST: 19:53:01 summer time is 18:53:01 UTC.
+        #expect(telegram.timestamp?.description == "2024-04-22T18:53:01Z")
         #expect(telegram.equipmentID == "1ISK0073219054")
         #expect(telegram.value(ObisCode(1, 0, 0, 0, 0)) == .text("24168053"))
         VariantTelegramFixtures.expectNumber(telegram, "1-0:1.8.1", "2317.604", "kWh")

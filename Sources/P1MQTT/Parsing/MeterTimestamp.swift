@@ -14,8 +14,10 @@ public struct MeterTimestamp: Sendable, Hashable, Comparable, CustomStringConver
     }
 
     /// Parses `YYMMDDhhmmss` with an optional `S`/`W`; nil for impossible dates such as `632525252525W`.
+    /// - Parameter standardOffset: the zone's winter offset from UTC in seconds: 3600 for Central European
+    ///   meters (the default), 0 for Irish ones (GMT/IST). Summer time adds an hour.
     @inlinable
-    public init?(_ bytes: UnsafeBufferPointer<UInt8>) {
+    public init?(_ bytes: UnsafeBufferPointer<UInt8>, standardOffset: Int64 = 3600) {
         guard bytes.count == 12 || bytes.count == 13 else { return nil }
         var fields = (0, 0, 0, 0, 0, 0)
         for index in 0..<6 {
@@ -42,21 +44,23 @@ public struct MeterTimestamp: Sendable, Hashable, Comparable, CustomStringConver
         let offset: Int64
         if bytes.count == 13 {
             switch bytes[12] {
-            case 0x53, 0x73: offset = 7200  // S
-            case 0x57, 0x77: offset = 3600  // W
+            case 0x53, 0x73: offset = standardOffset + 3600  // S
+            case 0x57, 0x77: offset = standardOffset  // W
             default: return nil
             }
         } else {
             // Without the letter, assume the EU rule; in the repeated October hour this picks summer time.
-            offset = Self.isSummerTime(utc: local - 7200, year: year) ? 7200 : 3600
+            let summer = Self.isSummerTime(utc: local - standardOffset - 3600, year: year)
+            offset = summer ? standardOffset + 3600 : standardOffset
         }
         secondsSince1970 = local - offset
     }
 
     /// Parses a string such as `"170102192002W"`.
-    public init?(_ text: String) {
+    public init?(_ text: String, standardOffset: Int64 = 3600) {
         let bytes = Array(text.utf8)
-        guard let value = bytes.withUnsafeBufferPointer({ MeterTimestamp($0) }) else { return nil }
+        guard let value = bytes.withUnsafeBufferPointer({ MeterTimestamp($0, standardOffset: standardOffset) })
+        else { return nil }
         self = value
     }
 

@@ -44,6 +44,12 @@ public enum MeterVariant: String, Sendable, Hashable, CaseIterable, CustomString
     /// The stable identifier used in JSON, topics and configuration.
     public var description: String { rawValue }
 
+    /// The meter's winter offset from UTC in seconds: Irish meters keep GMT/IST, all others Central European
+    /// time.
+    public var standardUTCOffset: Int64 {
+        self == .iskraIE ? 0 : 3600
+    }
+
     /// Whether telegrams of this variant legitimately end without a CRC.
     public var sendsCRC: Bool {
         switch self {

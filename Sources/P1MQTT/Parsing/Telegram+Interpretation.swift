@@ -69,7 +69,7 @@ extension Telegram {
         if content.count == 13, content[12] == 0x53 || content[12] == 0x57,
             content.prefix(12).allSatisfy({ $0 &- 0x30 < 10 })
         {
-            return .timestamp(MeterTimestamp(content))
+            return .timestamp(MeterTimestamp(content, standardOffset: variant.standardUTCOffset))
         }
         let (number, unit) = numberWithUnit(group, buffer)
         if let number, preferNumber { return .number(number, unit: unit) }
@@ -88,7 +88,7 @@ extension Telegram {
     }
 
     private func timestamp(_ group: ValueGroup, _ buffer: UnsafeBufferPointer<UInt8>) -> MeterTimestamp? {
-        MeterTimestamp(UnsafeBufferPointer(rebasing: buffer[group.range]))
+        MeterTimestamp(UnsafeBufferPointer(rebasing: buffer[group.range]), standardOffset: variant.standardUTCOffset)
     }
 
     /// `(n)(obis)…(obis)` then n entries of (number of obis) timestamps and one value.
