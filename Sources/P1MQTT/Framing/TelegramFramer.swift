@@ -69,17 +69,18 @@ public struct TelegramFramer: Sendable {
     public mutating func next(in chunk: UnsafeRawBufferPointer, at offset: inout Int) -> Event? {
         pending = nil
         if !isKnownUniquelyReferenced(&buffer) { buffer = buffer.copy() }
-        while !replay.isEmpty {
-            step(replay.removeFirst())
-            if let event = pending { return event }
-        }
+        if let event = drainReplay() { return event }
         let bytes = chunk.bindMemory(to: UInt8.self)
         while offset < bytes.count {
             if !stripParity, case .body(let lineStart, let afterDB) = state, !lineStart, !afterDB {
-                // Fast path: copy ordinary text up to the next line end or possible frame start in one go.
+                // Fast path: copy ordinary text up to the next line end, `/` or possible frame start in one go.
                 var end = offset
                 let limit = min(bytes.count, offset + (maximumTelegramSize - buffer.count))
-                while end < limit, bytes[end] != Self.lf, bytes[end] != 0xDB { end += 1 }
+                while end < limit {
+                    let byte = bytes[end]
+                    if byte == Self.lf || byte == Self.slash || byte == 0xDB { break }
+                    end += 1
+                }
                 if end > offset {
                     buffer.append(UnsafeBufferPointer(rebasing: bytes[offset..<end]))
                     offset = end
@@ -90,6 +91,16 @@ public struct TelegramFramer: Sendable {
             offset += 1
             if stripParity { byte &= 0x7F }
             step(byte)
+            if let event = pending { return event }
+            // Bytes after a 0xDB that did not start a frame come before the rest of the chunk.
+            if let event = drainReplay() { return event }
+        }
+        return nil
+    }
+
+    private mutating func drainReplay() -> Event? {
+        while !replay.isEmpty {
+            step(replay.removeFirst())
             if let event = pending { return event }
         }
         return nil
@@ -123,11 +134,8 @@ public struct TelegramFramer: Sendable {
     /// Ends the stream: a telegram whose CRC digits arrived without the final line end is completed, and a
     /// telegram or frame still open is reported as truncated. Read a telegram with ``withFrame(_:)``.
     public mutating func finish() -> Event? {
-        var none = 0
-        if !replay.isEmpty, let event = next(in: UnsafeRawBufferPointer(start: nil, count: 0), at: &none) {
-            return event
-        }
         pending = nil
+        if let event = drainReplay() { return event }
         if !isKnownUniquelyReferenced(&buffer) { buffer = buffer.copy() }
         switch state {
         case .hunting:
@@ -162,11 +170,18 @@ public struct TelegramFramer: Sendable {
 
         case .body(let lineStart, let afterDB):
             if byte == Self.bang && lineStart {
+                guard buffer.count < maximumTelegramSize else {
+                    reject(.oversize, "telegram longer than \(maximumTelegramSize) bytes; discarded")
+                    state = .hunting
+                    return
+                }
                 buffer.append(byte)
                 state = .checksum(digits: 0, value: 0, text: 0)
                 return
             }
-            if byte == Self.slash && lineStart {
+            if byte == Self.slash {
+                // No meter writes '/' inside a telegram: this is the start of the next one, and the current
+                // one was cut off (possibly mid-line).
                 reject(.truncated, "telegram cut off after \(buffer.count) bytes: a new one started before its end")
                 startTelegram()
                 return

@@ -31,7 +31,9 @@ public struct MeterNumber: Sendable, Hashable, Comparable, CustomStringConvertib
                 guard digits < 18 else { return nil }
                 mantissa = mantissa &* 10 &+ Int64(byte &- 0x30)
                 sawDigit = true
-                if mantissa != 0 { digits += 1 }
+                // Leading zeros of the integer part are free; every other digit counts, fraction digits
+                // always (the scale must stay within what Int64 and the powers table cover).
+                if mantissa != 0 || scale >= 0 { digits += 1 }
                 if scale >= 0 { scale += 1 }
             } else if byte == 0x2E && scale < 0 {
                 scale = 0

@@ -95,6 +95,26 @@ public struct MeterTimestamp: Sendable, Hashable, Comparable, CustomStringConver
         output.append(0x5A)
     }
 
+    /// The form meters write: local time `YYMMDDhhmmssX` with `S` in summer time and `W` in winter time
+    /// (EU rule), for a zone `standardOffset` seconds ahead of UTC in winter.
+    public func meterText(standardOffset: Int64 = 3600) -> String {
+        let year = Self.civilFromDays(Self.floorDiv(secondsSince1970, 86_400)).year
+        let summer = Self.isSummerTime(utc: secondsSince1970, year: year)
+        let local = secondsSince1970 + standardOffset + (summer ? 3600 : 0)
+        let days = Self.floorDiv(local, 86_400)
+        let (y, month, day) = Self.civilFromDays(days)
+        let secondsOfDay = Int(local - days * 86_400)
+        var text = ""
+        for value in [y % 100, month, day, secondsOfDay / 3600, secondsOfDay / 60 % 60, secondsOfDay % 60] {
+            text += value < 10 ? "0\(value)" : "\(value)"
+        }
+        return text + (summer ? "S" : "W")
+    }
+
+    static func floorDiv(_ value: Int64, _ divisor: Int64) -> Int64 {
+        value >= 0 ? value / divisor : (value - divisor + 1) / divisor
+    }
+
     public static func < (lhs: MeterTimestamp, rhs: MeterTimestamp) -> Bool {
         lhs.secondsSince1970 < rhs.secondsSince1970
     }

@@ -39,6 +39,14 @@ public struct TelegramParser: Sendable {
             guard scan.skippedLines == 0 else {
                 throw Rejection(.malformed, "telegram without CRC has \(scan.skippedLines) line(s) that are not data lines")
             }
+            // Without a CRC only the structure vouches for the bytes: a real header (`/` and a three-letter
+            // manufacturer flag) and line ends that are all CR LF.
+            guard scan.headerEnd >= 5, bytes[1...3].allSatisfy({ ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A }) else {
+                throw Rejection(.malformed, "telegram without CRC does not start with a meter header (/XXXn…)")
+            }
+            guard !zip(bytes, bytes.dropFirst()).contains(where: { $0 == 0x0D && $1 != 0x0A }) else {
+                throw Rejection(.malformed, "telegram without CRC contains a carriage return that does not end a line")
+            }
         }
         var telegram = Telegram(
             bytes: bytes, crc: crc, encrypted: encrypted, variant: variant, objects: scan.objects,

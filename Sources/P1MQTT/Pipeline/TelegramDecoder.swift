@@ -54,6 +54,9 @@ public struct TelegramDecoder: Sendable {
     /// The counters.
     public private(set) var statistics = Statistics()
     private var framer: TelegramFramer
+    /// Set once the source has sent a telegram with a valid CRC: from then on a telegram without one is damage
+    /// (a CRC line lost to noise), not a meter that sends none.
+    private var sourceSendsCRC = false
     private let parser: TelegramParser
     private let cipher: GCMCipher?
 
@@ -111,7 +114,10 @@ public struct TelegramDecoder: Sendable {
 
     private mutating func record(_ result: Result<Telegram, Rejection>, _ handle: (Event) -> Void) {
         switch result {
+        case .success(let telegram) where telegram.crc == .absent && sourceSendsCRC:
+            reject(Rejection(.missingCRC, "telegram without CRC from a meter that sends one: its CRC line was lost"), handle)
         case .success(let telegram):
+            if telegram.crc == .valid { sourceSendsCRC = true }
             statistics.accepted += 1
             handle(.telegram(telegram))
         case .failure(let rejection):
@@ -150,8 +156,10 @@ public struct TelegramDecoder: Sendable {
             while let event = inner.next(in: raw, at: &offset) { collect(event) }
         }
         while let event = inner.finish() { collect(event) }
-        if results.isEmpty {
-            return reject(Rejection(.decryption, "frame from meter \(frame.systemTitleDescription) decrypted to something that is not a telegram: wrong key?"), handle)
+        let found = results.contains { if case .success = $0 { true } else { false } }
+        if results.isEmpty || (!found && !cipher.verifiesTag) {
+            // Without the tag check a wrong key yields noise, whose "rejections" would only mislead.
+            return reject(Rejection(.decryption, "frame from meter \(frame.systemTitleDescription) decrypted to something that is not a telegram: the decryption key is wrong"), handle)
         }
         for result in results { record(result, handle) }
     }

@@ -1,0 +1,127 @@
+import Logging
+import ServiceLifecycle
+
+/// The daemon: reads a source, decodes telegrams, publishes them to MQTT, and shuts down cleanly on SIGTERM
+/// (publishing `offline` first). Runs as a swift-service-lifecycle service.
+public struct Bridge: Service {
+    /// Everything the bridge needs.
+    public struct Configuration: Sendable {
+        /// Where telegrams come from.
+        public var source: any ByteSource
+        /// Whether the source is a replay (paced, waits for the broker first, may end).
+        public var isReplay: Bool
+        /// Decoder options (variant, key, parity).
+        public var decoder: TelegramDecoder.Options
+        /// What and how to publish.
+        public var publish: PublishOptions
+        /// The broker.
+        public var mqtt: MQTTConfiguration
+        /// Replay pace.
+        public var rate: ReplayRate
+        /// Stop when a replayed source ends, instead of staying connected.
+        public var exitAtEnd: Bool
+
+        /// Creates a configuration.
+        public init(source: any ByteSource, isReplay: Bool, decoder: TelegramDecoder.Options = .init(),
+                    publish: PublishOptions = .init(), mqtt: MQTTConfiguration, rate: ReplayRate = .meter,
+                    exitAtEnd: Bool = false) {
+            self.source = source
+            self.isReplay = isReplay
+            self.decoder = decoder
+            self.publish = publish
+            self.mqtt = mqtt
+            self.rate = rate
+            self.exitAtEnd = exitAtEnd
+        }
+    }
+
+    /// The configuration.
+    public let configuration: Configuration
+    private let logger: Logger
+
+    /// Creates a bridge.
+    public init(configuration: Configuration, logger: Logger = Logger(label: "p1mqtt")) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Runs until the source ends (with ``Configuration/exitAtEnd``) or a graceful shutdown is requested.
+    public func run() async throws {
+        let publisher = Publisher(options: configuration.publish, logger: logger)
+        var mqtt = configuration.mqtt
+        mqtt.will = MQTTConfiguration.Will(topic: configuration.publish.availabilityTopic, payload: "offline",
+                                           qos: 1, retain: true)
+        let client = try MQTTClient(configuration: mqtt, logger: logger) { client in publisher.connected(client) }
+        try client.start()
+        logger.info("reading \(configuration.source.name); publishing under \(configuration.publish.topics.base)/")
+
+        var ended = false
+        do {
+            try await cancelWhenGracefulShutdown {
+                if configuration.isReplay { try await waitForConnection(client) }
+                try await pump(into: publisher, client)
+            }
+            ended = true
+        } catch is CancellationError {
+            // Graceful shutdown.
+        } catch let error as SourceError {
+            logger.error("\(error.description)")
+            shutdown(publisher, client)
+            throw error
+        }
+        publisher.flush(to: client)
+        if ended && !configuration.exitAtEnd && !Task.isShuttingDownGracefully {
+            logger.info("\(configuration.source.name) ended; staying connected so the retained state stays valid (stop with Ctrl-C or SIGTERM)")
+            try? await gracefulShutdown()
+        }
+        shutdown(publisher, client)
+    }
+
+    private func shutdown(_ publisher: Publisher, _ client: MQTTClient) {
+        let statistics = publisher.statistics
+        logger.info("shutting down: \(statistics.telegrams) telegrams, \(statistics.messages) messages published, \(statistics.anomalies) register values withheld")
+        publisher.goingOffline(client)
+        client.stop()
+    }
+
+    private func waitForConnection(_ client: MQTTClient) async throws {
+        while !client.isConnected {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    private func pump(into publisher: Publisher, _ client: MQTTClient) async throws {
+        var decoder = TelegramDecoder(options: configuration.decoder)
+        var activity = ActivityLog(logger: logger, now: monotonicSeconds())
+        var previous: MeterTimestamp?
+        var first = true
+        var telegrams: [Telegram] = []
+        for try await chunk in configuration.source.chunks() {
+            let now = monotonicSeconds()
+            decoder.feed(chunk) { event in
+                switch event {
+                case .telegram(let telegram):
+                    activity.accepted(now: now)
+                    telegrams.append(telegram)
+                case .rejected(let rejection):
+                    activity.rejected(rejection, now: now)
+                }
+            }
+            for telegram in telegrams {
+                if configuration.isReplay && !first {
+                    let pause = configuration.rate.pause(after: previous, before: telegram.timestamp)
+                    if pause > 0 { try await Task.sleep(for: .milliseconds(Int64(pause * 1000))) }
+                }
+                first = false
+                previous = telegram.timestamp
+                publisher.publish(telegram, to: client, now: monotonicSeconds())
+            }
+            telegrams.removeAll(keepingCapacity: true)
+        }
+        decoder.finish { event in
+            if case .telegram(let telegram) = event { publisher.publish(telegram, to: client, now: monotonicSeconds()) }
+        }
+        let statistics = decoder.statistics
+        logger.info("\(configuration.source.name) ended: \(statistics.accepted) telegrams accepted, \(statistics.rejectedTotal) rejected\(statistics.rejectedTotal > 0 ? " (\(statistics.rejectedSummary))" : "")")
+    }
+}

@@ -1,0 +1,40 @@
+/// `HOST[:PORT]` of a broker; IPv6 addresses in brackets (`[::1]:1883`).
+public struct BrokerAddress: Sendable, Hashable {
+    /// The host name or address.
+    public let host: String
+    /// The port (1883 by default, 8883 is usual for TLS).
+    public let port: Int
+
+    /// Parses the address, or says what is wrong with it.
+    public static func parse(_ text: String, defaultPort: Int = 1883) -> Result<BrokerAddress, BrokerAddressProblem> {
+        var host = text
+        var port = defaultPort
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return .failure(BrokerAddressProblem("'\(text)' has an opening [ without ]")) }
+            host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":"), let parsed = Int(rest.dropFirst()) else {
+                    return .failure(BrokerAddressProblem("'\(text)' is not [HOST]:PORT"))
+                }
+                port = parsed
+            }
+        } else if let colon = text.lastIndex(of: ":"), text.firstIndex(of: ":") == colon {
+            host = String(text[..<colon])
+            guard let parsed = Int(text[text.index(after: colon)...]) else {
+                return .failure(BrokerAddressProblem("'\(text)': the port must be a number"))
+            }
+            port = parsed
+        }
+        guard !host.isEmpty else { return .failure(BrokerAddressProblem("'\(text)' has no host name")) }
+        guard (1...65535).contains(port) else { return .failure(BrokerAddressProblem("port \(port) is out of range (1…65535)")) }
+        return .success(BrokerAddress(host: host, port: port))
+    }
+}
+
+/// Why a broker address could not be used.
+public struct BrokerAddressProblem: Error, Sendable, CustomStringConvertible {
+    /// One line.
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

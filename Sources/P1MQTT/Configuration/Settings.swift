@@ -1,0 +1,71 @@
+/// Everything configurable, as read from `config/p1mqtt.json` and overridden by command-line flags.
+/// Every field has a default, so a first run needs no file at all.
+public struct Settings: Sendable, Hashable {
+    /// The source specification (`simulator`, `file:PATH`, `serial:/dev/ttyUSB0`, …).
+    public var source = "simulator"
+
+    /// The `meter` section.
+    public var variant: MeterVariant?
+    /// The decryption key (32 hex digits), from the file, a key file or an environment variable.
+    public var key: String?
+    /// The authentication key for encrypted meters (default: the public Smarty key).
+    public var authenticationKey: String?
+    /// Check the GCM tag of encrypted frames.
+    public var verifyTag = true
+    /// The largest telegram accepted, in bytes.
+    public var maximumTelegramSize = TelegramFramer.defaultMaximumTelegramSize
+
+    /// `host[:port]` of the broker.
+    public var broker = "localhost:1883"
+    /// The MQTT client id; nil derives one from the host name.
+    public var clientID: String?
+    /// MQTT user name.
+    public var username: String?
+    /// MQTT password (never logged).
+    public var password: String?
+    /// Keepalive in seconds.
+    public var keepalive = 30
+    /// `3.1.1` or `5`.
+    public var protocolVersion = MQTTConfiguration.ProtocolVersion.v311
+    /// TLS settings; nil for a plain connection.
+    public var tls: MQTTConfiguration.TLS?
+
+    /// The base topic.
+    public var baseTopic = "p1mqtt"
+    /// The JSON telegram topic below the base; nil to switch it off.
+    public var telegramTopic: String? = "telegram"
+    /// The raw telegram topic below the base; nil (the default) for none.
+    public var rawTopic: String?
+    /// QoS of state messages.
+    public var qos = 0
+    /// Retain state messages.
+    public var retain = true
+    /// Topic renames by key or OBIS code.
+    public var renames: [String: String] = [:]
+    /// Keys, OBIS codes and groups not to publish.
+    public var disabled: Set<String> = []
+    /// Minimum seconds between publications of a value.
+    public var minimumInterval = 0.0
+    /// Minimum seconds per key.
+    public var intervals: [String: Double] = [:]
+    /// Publish a value only when it changed.
+    public var onlyOnChange = false
+    /// Withhold implausible register values.
+    public var guardRegisters = true
+
+    /// Replay pace for recorded captures.
+    public var rate = ReplayRate.meter
+    /// Exit when a replay ends.
+    public var exitAtEnd = false
+
+    /// Publish Home Assistant discovery.
+    public var discovery = true
+    /// The Home Assistant discovery prefix.
+    public var discoveryPrefix = "homeassistant"
+
+    /// The log level (`trace` … `critical`).
+    public var logLevel = "info"
+
+    /// The defaults.
+    public init() {}
+}

@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// Reads a file or standard input on a thread of its own (a read from a pipe may block for as long as the
+/// writer likes), in large chunks, never more than a few chunks ahead of the consumer.
+public struct FileByteSource: ByteSource {
+    /// The path, or nil for standard input.
+    public let path: String?
+    /// The chunk size.
+    public let chunkSize: Int
+
+    /// Creates a source for a file, or standard input when `path` is nil or `-`.
+    public init(path: String?, chunkSize: Int = 64 * 1024) {
+        self.path = path == "-" ? nil : path
+        self.chunkSize = chunkSize
+    }
+
+    /// `file PATH` or `standard input`.
+    public var name: String { path.map { "file \($0)" } ?? "standard input" }
+
+    /// Checks that the file can be opened, so a typo is reported before anything connects.
+    public func validate() throws(SourceError) {
+        guard let path else { return }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SourceError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        close(fd)
+    }
+
+    /// The file's content in chunks.
+    public func chunks() -> AsyncThrowingStream<[UInt8], any Error> {
+        // A short buffer is the backpressure: the reader waits while it is full, so a large file is never
+        // read into memory ahead of the consumer.
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: [UInt8].self, throwing: (any Error).self,
+                                                                    bufferingPolicy: .bufferingOldest(4))
+        let reader = Reader(path: path, chunkSize: chunkSize, continuation: continuation)
+        continuation.onTermination = { _ in reader.cancel() }
+        let thread = Thread { reader.run() }
+        thread.name = "p1mqtt-reader"
+        thread.start()
+        return stream
+    }
+}
+
+/// The blocking read loop. A class so the termination handler can reach the cancellation flag.
+private final class Reader: Sendable {
+    let path: String?
+    let chunkSize: Int
+    let continuation: AsyncThrowingStream<[UInt8], any Error>.Continuation
+    private let cancelled = AtomicFlag()
+
+    init(path: String?, chunkSize: Int, continuation: AsyncThrowingStream<[UInt8], any Error>.Continuation) {
+        self.path = path
+        self.chunkSize = chunkSize
+        self.continuation = continuation
+    }
+
+    func cancel() { cancelled.set() }
+
+    func run() {
+        let fd: Int32
+        if let path {
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                continuation.finish(throwing: SourceError("cannot open \(path): \(String(cString: strerror(errno)))"))
+                return
+            }
+        } else {
+            fd = 0
+        }
+        defer { if fd != 0 { close(fd) } }
+        var buffer = [UInt8](repeating: 0, count: chunkSize)
+        while !cancelled.isSet {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, chunkSize) }
+            if count == 0 { break }
+            if count < 0 {
+                if errno == EINTR { continue }
+                continuation.finish(throwing: SourceError("cannot read \(path ?? "standard input"): \(String(cString: strerror(errno)))"))
+                return
+            }
+            let chunk = Array(buffer[0..<count])
+            while !cancelled.isSet, case .dropped = continuation.yield(chunk) {
+                usleep(1000)  // the consumer is behind: wait for room
+            }
+        }
+        continuation.finish()
+    }
+}

@@ -1,0 +1,135 @@
+import Logging
+import Mapping
+import Synchronization
+
+/// Publishes telegrams: one retained topic per value, the JSON telegram topic, availability; throttles,
+/// guards registers, and puts everything back on the broker after every (re)connect.
+///
+/// Thread-safe: telegrams arrive from the source task, reconnects from the MQTT network thread.
+public final class Publisher: Sendable {
+    /// Counters since start.
+    public struct Statistics: Sendable, Hashable {
+        /// Telegrams handed to ``publish(_:to:now:)``.
+        public var telegrams = 0
+        /// Messages sent.
+        public var messages = 0
+        /// Messages the sink could not send (not connected).
+        public var unsent = 0
+        /// Register values withheld as implausible.
+        public var anomalies = 0
+        /// New register levels accepted after they persisted (meter replaced or reset).
+        public var registerResets = 0
+    }
+
+    /// The options.
+    public let options: PublishOptions
+    private let logger: Logger
+
+    private struct State {
+        var throttle: ReadingThrottle
+        var guarded = RegisterGuard()
+        /// The latest retained payload per topic, to put back after a broker restart.
+        var retained: [String: [UInt8]] = [:]
+        var statistics = Statistics()
+        /// Register keys whose withholding was already logged, so a stuck register logs once.
+        var reportedAnomalies: Set<String> = []
+    }
+
+    private let state: Mutex<State>
+
+    /// Creates a publisher.
+    public init(options: PublishOptions, logger: Logger = Logger(label: "p1mqtt.publish")) {
+        self.options = options
+        self.logger = logger
+        state = Mutex(State(throttle: options.throttle))
+    }
+
+    /// The counters.
+    public var statistics: Statistics { state.withLock { $0.statistics } }
+
+    /// Publishes one telegram's readings. `now` is monotonic seconds (for throttling).
+    public func publish(_ telegram: Telegram, to sink: some MessageSink, now: Double) {
+        let readings = ReadingMapper.readings(of: telegram)
+        let time = telegram.timestamp.map { Double($0.secondsSince1970) } ?? now
+        var json: [UInt8]?
+        if options.telegramTopic != nil {
+            var writer = JSONWriter()
+            TelegramJSON.write(telegram, to: &writer)
+            json = writer.bytes
+        }
+        var messages: [(String, [UInt8])] = []
+        messages.reserveCapacity(readings.count + 2)
+        state.withLock { state in
+            state.statistics.telegrams += 1
+            for reading in readings {
+                guard let topic = options.topics.topic(for: reading.value) else { continue }
+                if options.guardsRegisters && reading.kind == .register, let number = reading.payload.number {
+                    switch state.guarded.check(reading.value.path, value: number.doubleValue, unit: reading.unit, at: time) {
+                    case .accept:
+                        state.reportedAnomalies.remove(reading.value.path)
+                    case .acceptNewLevel:
+                        state.statistics.registerResets += 1
+                        logger.notice("register \(reading.value.path) continues at \(number) \(reading.unit ?? ""): accepted as a new level (meter replaced or reset)")
+                    case .withhold(let reason):
+                        state.statistics.anomalies += 1
+                        if state.reportedAnomalies.insert(reading.value.path).inserted {
+                            logger.warning("register \(reading.value.path) \(reason); value withheld")
+                        }
+                        continue
+                    }
+                }
+                guard let admitted = state.throttle.admit(reading, at: now) else { continue }
+                messages.append((topic, admitted.payload.bytes))
+            }
+            if let telegramTopic = options.telegramTopic, let json {
+                messages.append((options.topics.own(telegramTopic), json))
+            }
+            if options.retain {
+                for (topic, payload) in messages { state.retained[topic] = payload }
+            }
+        }
+        send(messages, to: sink)
+        if let rawTopic = options.rawTopic {
+            // The raw telegram is not retained: it is a stream for debugging, not a state.
+            let sent = sink.send(topic: options.topics.own(rawTopic), payload: telegram.bytes, qos: options.qos, retain: false)
+            state.withLock { sent ? ($0.statistics.messages += 1) : ($0.statistics.unsent += 1) }
+        }
+    }
+
+    /// Publishes what throttling still holds back (at the end of a replay, at shutdown).
+    public func flush(to sink: some MessageSink) {
+        let messages = state.withLock { state -> [(String, [UInt8])] in
+            let pending = state.throttle.flush().compactMap { reading -> (String, [UInt8])? in
+                options.topics.topic(for: reading.value).map { ($0, reading.payload.bytes) }
+            }
+            if options.retain { for (topic, payload) in pending { state.retained[topic] = payload } }
+            return pending
+        }
+        send(messages, to: sink)
+    }
+
+    /// After every connect: `online` on the availability topic and every retained state again, so a broker
+    /// restarted without persistence has the latest values at once.
+    public func connected(_ sink: some MessageSink) {
+        sink.send(topic: options.availabilityTopic, payload: Array("online".utf8), qos: 1, retain: true)
+        let messages = state.withLock { state in state.retained.map { ($0.key, $0.value) } }
+        send(messages, to: sink)
+    }
+
+    /// At shutdown: `offline` on the availability topic (a clean disconnect does not trigger the last will).
+    public func goingOffline(_ sink: some MessageSink) {
+        sink.send(topic: options.availabilityTopic, payload: Array("offline".utf8), qos: 1, retain: true)
+    }
+
+    private func send(_ messages: [(String, [UInt8])], to sink: some MessageSink) {
+        var sent = 0
+        for (topic, payload) in messages where sink.send(topic: topic, payload: payload, qos: options.qos, retain: options.retain) {
+            sent += 1
+        }
+        let unsent = messages.count - sent
+        state.withLock {
+            $0.statistics.messages += sent
+            $0.statistics.unsent += unsent
+        }
+    }
+}

@@ -1,0 +1,165 @@
+import Mapping
+
+/// Turns a telegram into the readings to publish, one per value, using the catalogue for keys and units.
+///
+/// M-Bus devices are published under `<kind>_<channel>` (`gas_1`, `water_2`), so two meters of one kind never
+/// share a topic; placeholder channels produce nothing. Units are normalised for Home Assistant by moving the
+/// decimal point (`Wh` → `kWh`), never by rounding.
+public enum ReadingMapper {
+    /// All readings of a telegram, in telegram order, meter first, then M-Bus devices.
+    public static func readings(of telegram: Telegram) -> [Reading] {
+        var readings: [Reading] = []
+        readings.reserveCapacity(telegram.objects.count + 8)
+        for object in telegram.objects where !object.code.isMBus {
+            append(object, of: telegram, to: &readings)
+        }
+        for device in telegram.mbusDevices {
+            append(device, to: &readings)
+        }
+        return readings
+    }
+
+    /// The device segment of an M-Bus device: `gas_1`, `water_2`, `mbus_3` when the type is not sent.
+    public static func deviceSegment(_ device: MBusDevice) -> String {
+        switch device.kind {
+        case .none, .unknown: "mbus_\(device.channel)"
+        case .some(let kind): "\(kind.name)_\(device.channel)"
+        }
+    }
+
+    /// The key of a line the catalogue does not know: `obis_1_0_99_99_9`.
+    public static func unknownKey(_ code: ObisCode) -> String {
+        "obis_\(code.a)_\(code.b)_\(code.c)_\(code.d)_\(code.e)"
+    }
+
+    private static func append(_ object: DataObject, of telegram: Telegram, to readings: inout [Reading]) {
+        let definition = object.definition
+        let key = definition?.key ?? unknownKey(object.code)
+        var groups = [definition?.quantity.rawValue ?? "other"]
+        if key.hasSuffix("_l1") || key.hasSuffix("_l2") || key.hasSuffix("_l3") { groups.append("phases") }
+        let identity = TopicMap.Value(key: key, code: object.code, groups: groups)
+        let kind = kind(of: definition?.quantity)
+        switch telegram.value(of: object) {
+        case .empty:
+            // Nothing to say (an empty text message): publishing an empty retained payload would delete
+            // the topic, which is not what "no message" means.
+            return
+        case .number(let number, let unit):
+            let (value, normalised) = normalise(number, unit)
+            readings.append(Reading(value: identity, payload: .number(value), unit: normalised ?? definition?.unit, kind: kind))
+        case .text(let text):
+            if definition?.quantity == .tariff {
+                readings.append(Reading(value: identity, payload: .text(tariffName(text, variant: telegram.variant))))
+            } else {
+                readings.append(Reading(value: identity, payload: .text(text)))
+            }
+        case .hexText(let decoded, let raw):
+            readings.append(Reading(value: identity, payload: .text(decoded ?? raw)))
+        case .timestamp(let time):
+            if let time { readings.append(Reading(value: identity, payload: .text(time.description))) }
+        case .reading(let number, let unit, let time):
+            if let number {
+                let (value, normalised) = normalise(number, unit)
+                readings.append(Reading(value: identity, payload: .number(value), unit: normalised ?? definition?.unit, kind: kind))
+            }
+            if let time {
+                var timeIdentity = identity
+                timeIdentity.key += "_time"
+                timeIdentity.groups = ["timestamp"]
+                readings.append(Reading(value: timeIdentity, payload: .text(time.description)))
+            }
+        case .entries(let entries):
+            var json = JSONWriter(capacity: 256)
+            json.beginArray()
+            for entry in entries {
+                json.beginObject()
+                if let start = entry.periodStart {
+                    json.key("period_start")
+                    json.timestamp(start)
+                }
+                json.key("timestamp")
+                if let time = entry.timestamp { json.timestamp(time) } else { json.null() }
+                json.key("value")
+                if let number = entry.value { json.number(number) } else { json.null() }
+                if let unit = entry.unit {
+                    json.key("unit")
+                    json.string(unit)
+                }
+                json.endObject()
+            }
+            json.endArray()
+            readings.append(Reading(value: identity, payload: .json(json.bytes)))
+        case .list(let values):
+            var json = JSONWriter(capacity: 128)
+            json.beginArray()
+            for value in values {
+                switch value {
+                case .number(let number, _): json.number(number)
+                default: json.string(value.displayText ?? "")
+                }
+            }
+            json.endArray()
+            readings.append(Reading(value: identity, payload: .json(json.bytes), unit: definition?.unit))
+        }
+    }
+
+    private static func append(_ device: MBusDevice, to readings: inout [Reading]) {
+        guard !device.isPlaceholder, let number = device.reading else { return }
+        let segment = deviceSegment(device)
+        let kindName = device.kind?.name ?? "mbus"
+        func identity(_ key: String, _ code: ObisCode?, _ group: String) -> TopicMap.Value {
+            TopicMap.Value(device: segment, key: key, code: code, groups: ["mbus", kindName, group])
+        }
+        let (value, unit) = normalise(number, device.unit)
+        readings.append(Reading(value: identity("reading", device.readingCode, "volume"), payload: .number(value),
+                                unit: unit, kind: .register))
+        if let time = device.timestamp {
+            readings.append(Reading(value: identity("reading_time", nil, "timestamp"), payload: .text(time.description)))
+        }
+        if let id = device.equipmentID {
+            readings.append(Reading(value: identity("equipment_id", ObisCode(0, UInt8(device.channel), 96, 1, 0), "identifier"),
+                                    payload: .text(id)))
+        }
+        if let type = device.deviceType {
+            readings.append(Reading(value: identity("device_type", ObisCode(0, UInt8(device.channel), 24, 1, 0), "device_type"),
+                                    payload: .number(MeterNumber(mantissa: Int64(type), scale: 0))))
+        }
+        if let valve = device.valvePosition {
+            readings.append(Reading(value: identity("valve_position", ObisCode(0, UInt8(device.channel), 24, 4, 0), "state"),
+                                    payload: .number(MeterNumber(mantissa: Int64(valve), scale: 0))))
+        }
+        if let breaker = device.breakerState {
+            readings.append(Reading(value: identity("breaker_state", ObisCode(0, UInt8(device.channel), 96, 3, 10), "state"),
+                                    payload: .number(MeterNumber(mantissa: Int64(breaker), scale: 0))))
+        }
+    }
+
+    private static func kind(of quantity: ObisDefinition.Quantity?) -> Reading.Kind {
+        switch quantity {
+        case .energy, .reactiveEnergy, .volume: .register
+        case .power, .reactivePower, .apparentPower, .voltage, .current, .powerFactor, .frequency: .measurement
+        default: .state
+        }
+    }
+
+    /// Moves the decimal point for `Wh` → `kWh` and the like; the digits stay the meter's.
+    static func normalise(_ number: MeterNumber, _ unit: String?) -> (MeterNumber, String?) {
+        guard let unit else { return (number, nil) }
+        let conversion = UnitNormalization.conversion(for: unit)
+        guard conversion.shift > 0 else { return (number, conversion.unit) }
+        let scale = Int(number.scale) + Int(conversion.shift)
+        // Beyond 18 decimals the shift cannot be exact: keep the meter's own unit then.
+        guard scale <= 18 else { return (number, unit) }
+        return (MeterNumber(mantissa: number.mantissa, scale: UInt8(scale)), conversion.unit)
+    }
+
+    /// `0001` → `low`, `0002` → `normal`; Belgian and Hungarian meters number their tariffs the other way.
+    public static func tariffName(_ code: String, variant: MeterVariant) -> String {
+        let swapped = variant == .belgium || variant == .eonHungary
+        switch code {
+        case "0001", "1": return swapped ? "normal" : "low"
+        case "0002", "2": return swapped ? "low" : "normal"
+        default: return code
+        }
+    }
+}
