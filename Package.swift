@@ -44,7 +44,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MappingTests", dependencies: ["Mapping"]),
-        .testTarget(name: "P1MQTTTests", dependencies: ["P1MQTT", "Mapping"]),
+        .testTarget(name: "P1MQTTTests", dependencies: ["P1MQTT", "Mapping", "p1mqtt"]),
         .testTarget(name: "p1mqttTests", dependencies: ["p1mqtt"]),
     ]
 )

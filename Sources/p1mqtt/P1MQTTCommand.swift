@@ -2,7 +2,7 @@ import ArgumentParser
 import P1MQTT
 
 @main
-struct P1MQTTCommand: ParsableCommand {
+struct P1MQTTCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "p1mqtt",
         abstract: "Reads the P1 port of a smart meter and publishes every reading to MQTT.",
@@ -11,11 +11,13 @@ struct P1MQTTCommand: ParsableCommand {
             EasyMeter Q3D, E.ON Hungary, Austrian Sagemcom T210-D-r and Iskra IE meters.
 
             Examples:
+              p1mqtt run --broker localhost:1883
               p1mqtt parse examples/telegrams/dsmr5.txt
               cat capture.bin | p1mqtt parse - --key 000102030405060708090A0B0C0D0E0F
               p1mqtt bench
             """,
         version: P1MQTTVersion.current,
-        subcommands: [ParseCommand.self, BenchCommand.self]
+        subcommands: [RunCommand.self, ParseCommand.self, BenchCommand.self],
+        defaultSubcommand: nil
     )
 }

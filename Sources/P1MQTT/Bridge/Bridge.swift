@@ -122,6 +122,7 @@ public struct Bridge: Service {
             if case .telegram(let telegram) = event { publisher.publish(telegram, to: client, now: monotonicSeconds()) }
         }
         let statistics = decoder.statistics
+        if Task.isCancelled { return }
         logger.info("\(configuration.source.name) ended: \(statistics.accepted) telegrams accepted, \(statistics.rejectedTotal) rejected\(statistics.rejectedTotal > 0 ? " (\(statistics.rejectedSummary))" : "")")
     }
 }

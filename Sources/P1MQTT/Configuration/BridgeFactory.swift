@@ -1,0 +1,57 @@
+import Mapping
+
+/// Turns checked ``Settings`` into a runnable ``Bridge/Configuration``.
+public enum BridgeFactory {
+    /// Builds the bridge configuration.
+    /// - Throws: ``ConfigurationError`` for a source that cannot be used here or a file that cannot be opened.
+    public static func configuration(from settings: Settings) throws(ConfigurationError) -> Bridge.Configuration {
+        let spec: SourceSpec
+        do { spec = try SourceSpec(parsing: settings.source) } catch { throw ConfigurationError(["source: \(error.description)"]) }
+        let source: any ByteSource
+        switch spec {
+        case .simulator(let profile):
+            source = SimulatorByteSource(profile: profile)
+        case .file(let path):
+            let file = FileByteSource(path: path)
+            do { try file.validate() } catch { throw ConfigurationError(["source: \(error.description)"]) }
+            source = file
+        case .standardInput:
+            source = FileByteSource(path: nil)
+        case .serial, .tcp, .rfxtrxSerial, .rfxtrxTCP:
+            throw ConfigurationError(["source: '\(spec)' is not supported by this version yet; use simulator, file:PATH or - (standard input)"])
+        }
+        var decoder = TelegramDecoder.Options(variant: settings.variant, maximumTelegramSize: settings.maximumTelegramSize)
+        if let key = settings.key {
+            guard let keyBytes = GCMCipher.parseKey(key) else {
+                throw ConfigurationError(["meter.key: the decryption key must be 32 hexadecimal digits (16 bytes)"])
+            }
+            let authentication = settings.authenticationKey.flatMap(GCMCipher.parseKey) ?? GCMCipher.smartyAuthenticationKey
+            do {
+                decoder.cipher = try GCMCipher(key: keyBytes, authenticationKey: authentication, verifiesTag: settings.verifyTag)
+            } catch {
+                throw ConfigurationError(["meter.key: \(error.description)"])
+            }
+        }
+        let topics = TopicMap(base: settings.baseTopic, renames: settings.renames, disabled: settings.disabled)
+        let publish = PublishOptions(
+            topics: topics, qos: settings.qos, retain: settings.retain,
+            throttle: ReadingThrottle(interval: settings.minimumInterval, intervals: settings.intervals,
+                                      onlyOnChange: settings.onlyOnChange),
+            telegramTopic: settings.telegramTopic, rawTopic: settings.rawTopic, guardsRegisters: settings.guardRegisters)
+        let address: BrokerAddress
+        switch BrokerAddress.parse(settings.broker, defaultPort: settings.tls == nil ? 1883 : 8883) {
+        case .success(let parsed): address = parsed
+        case .failure(let problem): throw ConfigurationError(["mqtt.broker: \(problem)"])
+        }
+        let clientID = settings.clientID ?? (settings.baseTopic == "p1mqtt"
+            ? MQTTConfiguration.defaultClientID()
+            : "\(MQTTConfiguration.defaultClientID())-\(TopicMap.segment(settings.baseTopic))")
+        let mqtt = MQTTConfiguration(
+            host: address.host, port: address.port, clientID: clientID, keepalive: .seconds(settings.keepalive),
+            protocolVersion: settings.protocolVersion, username: settings.username, password: settings.password,
+            tls: settings.tls)
+        return Bridge.Configuration(
+            source: source, isReplay: spec.isReplay, decoder: decoder, publish: publish, mqtt: mqtt,
+            rate: settings.rate, exitAtEnd: settings.exitAtEnd)
+    }
+}

@@ -1,0 +1,171 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Mapping
+import P1MQTT
+import ServiceLifecycle
+
+/// `p1mqtt run`: the daemon.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Read telegrams from a meter (or the simulator) and publish every reading to MQTT.",
+        discussion: """
+            Flags override the configuration file; without a file and without flags p1mqtt publishes the \
+            built-in simulated meter to localhost:1883 under p1mqtt/.
+
+            Sources (--source):
+              simulator[:PROFILE]        the built-in simulated DSMR 5 meter with a gas meter
+              file:PATH                  replay a capture (paced by --rate)
+              -                          read standard input
+              serial:DEVICE[@SETTINGS]   a USB P1 cable, e.g. serial:/dev/ttyUSB0@115200/8N1
+              tcp://HOST:PORT            ser2net or a network P1 dongle
+              rfxtrx+serial:DEVICE, rfxtrx+tcp://HOST:PORT
+
+            Secrets: the MQTT password comes from --password-file, the file's mqtt.password(_file|_env), or the \
+            environment variable P1MQTT_MQTT_PASSWORD; the decryption key from --key, meter.key(_file|_env) or \
+            P1MQTT_METER_KEY.
+
+            Examples:
+              p1mqtt run
+              p1mqtt run --broker mqtt.local --username p1 --password-file /etc/p1mqtt/password
+              p1mqtt run --source file:capture.txt --rate max --exit-at-end
+              p1mqtt run --config /etc/p1mqtt/p1mqtt.json
+            """
+    )
+
+    @Option(help: ArgumentHelp("Configuration file (JSON).", valueName: "path"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("The broker, HOST[:PORT] (default localhost:1883).", valueName: "host[:port]"))
+    var broker: String?
+
+    @Option(help: "MQTT user name.")
+    var username: String?
+
+    @Option(help: ArgumentHelp("File holding the MQTT password (keeps it out of ps output).", valueName: "path"))
+    var passwordFile: String?
+
+    @Option(help: ArgumentHelp("Base topic (default p1mqtt).", valueName: "topic"))
+    var baseTopic: String?
+
+    @Option(help: ArgumentHelp("Home Assistant discovery prefix (default homeassistant).", valueName: "prefix"))
+    var discoveryPrefix: String?
+
+    @Flag(help: "Do not publish Home Assistant discovery messages.")
+    var noDiscovery = false
+
+    @Option(help: ArgumentHelp("Where telegrams come from (see above; default: the configuration's, else the simulator).", valueName: "spec"))
+    var source: String?
+
+    @Option(help: ArgumentHelp("Decryption key (32 hex digits) for encrypted meters.", valueName: "hex"))
+    var key: String?
+
+    @Option(help: ArgumentHelp("Meter variant instead of detecting it.", valueName: "variant"))
+    var variant: String?
+
+    @Option(help: ArgumentHelp("Replay pace for files: max, meter (the telegrams' own pace) or seconds.", valueName: "rate"))
+    var rate: String?
+
+    @Option(help: ArgumentHelp("Minimum seconds between publications of each value (power is averaged).", valueName: "seconds"))
+    var minInterval: Double?
+
+    @Flag(help: "Exit when a replayed file ends instead of staying connected.")
+    var exitAtEnd = false
+
+    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "level"))
+    var logLevel: String?
+
+    func run() async throws {
+        let settings: Settings
+        do {
+            settings = try effectiveSettings()
+        } catch {
+            for problem in error.problems { Output.error("p1mqtt: \(problem)") }
+            throw ExitCode(2)
+        }
+        let level = Logger.Level(rawValue: settings.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "p1mqtt")
+        let bridge: Bridge
+        do {
+            bridge = Bridge(configuration: try BridgeFactory.configuration(from: settings), logger: logger)
+        } catch {
+            for problem in error.problems { Output.error("p1mqtt: \(problem)") }
+            throw ExitCode(2)
+        }
+        let group = ServiceGroup(
+            services: [bridge], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        do {
+            try await group.run()
+        } catch {
+            Output.error("p1mqtt: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// The configuration file (if any) with the flags applied over it.
+    private func effectiveSettings() throws(ConfigurationError) -> Settings {
+        var settings = Settings()
+        if let config { settings = try ConfigurationFile.load(path: config) }
+        var problems: [String] = []
+        let environment = ProcessInfo.processInfo.environment
+        if let broker {
+            if case .failure(let problem) = BrokerAddress.parse(broker) { problems.append("--broker: \(problem)") }
+            settings.broker = broker
+        }
+        if let username { settings.username = username }
+        if let passwordFile {
+            if let data = FileManager.default.contents(atPath: passwordFile) {
+                settings.password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
+            } else {
+                problems.append("--password-file: cannot read \(passwordFile)")
+            }
+        } else if settings.password == nil, let password = environment["P1MQTT_MQTT_PASSWORD"] {
+            settings.password = password
+        }
+        if let baseTopic {
+            if let problem = TopicMap.problem(with: baseTopic) { problems.append("--base-topic: \(problem)") }
+            settings.baseTopic = baseTopic
+        }
+        if let discoveryPrefix { settings.discoveryPrefix = discoveryPrefix }
+        if noDiscovery { settings.discovery = false }
+        if let source {
+            do { _ = try SourceSpec(parsing: source) } catch { problems.append("--source: \(error.description)") }
+            settings.source = source
+        }
+        if let key = key ?? (settings.key == nil ? environment["P1MQTT_METER_KEY"] : nil) {
+            if GCMCipher.parseKey(key) == nil {
+                problems.append("--key: the decryption key must be 32 hexadecimal digits (16 bytes)")
+            }
+            settings.key = key
+        }
+        if let variant {
+            if let parsed = MeterVariant(name: variant) { settings.variant = parsed } else {
+                problems.append("--variant: unknown variant '\(variant)'; use one of \(MeterVariant.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+        if let rate {
+            if let parsed = ReplayRate(rate) { settings.rate = parsed } else {
+                problems.append("--rate: expected max, meter or a number of seconds, got '\(rate)'")
+            }
+        }
+        if let minInterval {
+            if minInterval >= 0 { settings.minimumInterval = minInterval } else {
+                problems.append("--min-interval: must be 0 or more seconds")
+            }
+        }
+        if exitAtEnd { settings.exitAtEnd = true }
+        if let logLevel {
+            if Logger.Level(rawValue: logLevel) != nil { settings.logLevel = logLevel } else {
+                problems.append("--log-level: expected trace, debug, info, notice, warning, error or critical")
+            }
+        }
+        if !problems.isEmpty { throw ConfigurationError(problems) }
+        return settings
+    }
+}
