@@ -37,6 +37,9 @@ extension MQTTClient {
         }
         mosquitto_log_callback_set(mosq) { _, userdata, level, text in
             guard let client = MQTTClient.client(from: userdata), let text else { return }
+            // libmosquitto logs every packet at debug level; skip the string copy when nobody wants it.
+            let important = level == MOSQ_LOG_ERR || level == MOSQ_LOG_WARNING
+            guard important || client.logger.logLevel <= .trace else { return }
             client.didLog(level: level, text: String(cString: text))
         }
     }

@@ -46,12 +46,13 @@ extension MQTTClient {
 
     /// The network thread's body.
     func superviseConnection() {
+        state.withLock { $0.networkThread = pthread_self() }
         var backoff = ReconnectBackoff(minimum: configuration.minimumReconnectDelay,
                                        maximum: configuration.maximumReconnectDelay)
         // The failure last logged and delivered, so a broker that stays away produces one log line and one
         // event, not one per attempt. Cleared by a successful connection.
         var reported: MQTTError?
-        let maximumDelay = Int(ReconnectBackoff.seconds(configuration.maximumReconnectDelay).rounded())
+        let maximumDelay = ReconnectBackoff.describe(configuration.maximumReconnectDelay)
         attempts: while isRunning {
             switch runSession() {
             case .stopped:
@@ -65,7 +66,7 @@ extension MQTTClient {
                 state.withLock { $0.failedAttempts += 1 }
                 if error != reported {
                     reported = error
-                    logger.error("MQTT: cannot connect to \(configuration.endpoint) (\(error.message)); retrying every ≤\(maximumDelay) s")
+                    logger.error("MQTT: cannot connect to \(configuration.endpoint) (\(error.message)); retrying every ≤\(maximumDelay)")
                     continuation.yield(.connectionRefused(error))
                 } else {
                     logger.debug("MQTT: connecting to \(configuration.endpoint) failed again (\(error.message))")
@@ -122,9 +123,9 @@ extension MQTTClient {
                         state.withLock { requestDisconnect(&$0) }
                     }
                 } else if !sessionConnected && clock.now > connectDeadline {
-                    let seconds = Int(ReconnectBackoff.seconds(configuration.connectTimeout).rounded())
+                    let timeout = ReconnectBackoff.describe(configuration.connectTimeout)
                     let hint = configuration.tls == nil ? "does the port expect TLS?" : "is it a TLS port?"
-                    return .failed(MQTTError(.timeout, "no answer to CONNECT within \(seconds) s; is \(configuration.endpoint) an MQTT broker, \(hint)"))
+                    return .failed(MQTTError(.timeout, "no answer to CONNECT within \(timeout); is \(configuration.endpoint) an MQTT broker, \(hint)"))
                 }
             }
         }
@@ -199,7 +200,8 @@ extension MQTTClient {
     func connectFailure(code: Int32, errno: Int32) -> MQTTError {
         let logged = diagnostics.withLock { $0.firstError }
         if configuration.tls != nil && (code == MOSQ_ERR_TLS.rawValue || logged?.contains("SSL") == true) {
-            let detail = logged.map { ": \($0)" } ?? ""
+            // "Error: host name verification failed." reads better inside the sentence without its full stop.
+            let detail = logged.map { ": \($0.hasSuffix(".") ? String($0.dropLast()) : $0)" } ?? ""
             return MQTTError(.tls, "TLS handshake failed\(detail); check the CA certificate and that the broker's certificate is valid for '\(configuration.host)'")
         }
         switch code {

@@ -85,6 +85,8 @@ public final class MQTTClient: @unchecked Sendable {
         /// Whether the current connection attempt got as far as a successful CONNACK.
         var sessionConnected = false
         var disconnectRequested = false
+        /// The network thread, so stop() can tell when it is called from a callback on that thread.
+        var networkThread: pthread_t?
         /// Why the broker refused the current attempt, from the connect callback.
         var refusal: MQTTError?
         /// Why the current connection ended, from the disconnect callback.
@@ -224,10 +226,11 @@ public final class MQTTClient: @unchecked Sendable {
 
     /// Disconnects cleanly (so the broker does not publish the last will), stops the network thread and
     /// frees libmosquitto's resources. Publish `offline` before calling it. Blocks until the network thread
-    /// has finished, normally milliseconds (at most a few seconds). Safe to call more than once; a stopped
-    /// client cannot be started again.
+    /// has finished, normally milliseconds (at most a few seconds), except when called from ``onConnect``,
+    /// where it returns at once and the network thread finishes after the hook. Safe to call more than once;
+    /// a stopped client cannot be started again.
     public func stop() {
-        enum Action { case nothing, destroy, stopThread }
+        enum Action { case nothing, destroy, stopThread(wasConnected: Bool) }
         let action = state.withLock { state -> Action in
             switch state.lifecycle {
             case .idle:
@@ -235,12 +238,13 @@ public final class MQTTClient: @unchecked Sendable {
                 return .destroy
             case .running:
                 state.lifecycle = .stopping
-                if state.connected {
+                let wasConnected = state.connected
+                if wasConnected {
                     // Queues the DISCONNECT and wakes the network thread from its select(). Done under the
                     // lock so the network thread cannot destroy the handle in between.
                     requestDisconnect(&state)
                 }
-                return .stopThread
+                return .stopThread(wasConnected: wasConnected)
             case .stopping, .stopped:
                 return .nothing
             }
@@ -251,13 +255,21 @@ public final class MQTTClient: @unchecked Sendable {
         case .destroy:
             destroyHandle()
             continuation.finish()
-        case .stopThread:
+        case .stopThread(let wasConnected):
             wakeUp.signal()
+            let calledFromNetworkThread = state.withLock { state in
+                state.networkThread.map { pthread_equal($0, pthread_self()) != 0 } ?? false
+            }
+            // From a callback (e.g. onConnect) the thread cannot be waited for: it is this thread. It sees the
+            // stop as soon as the callback returns, disconnects and cleans up by itself.
+            if calledFromNetworkThread { return }
             let seconds = ReconnectBackoff.seconds(Self.stopTimeout)
             if supervisionFinished.wait(timeout: .now() + .milliseconds(Int(seconds * 1000))) == .timedOut {
                 logger.warning("MQTT: a connection attempt to \(configuration.endpoint) is still pending; not waiting for it any longer (it is cleaned up when it ends)")
-            } else {
+            } else if wasConnected {
                 logger.info("MQTT: disconnected from \(configuration.endpoint)")
+            } else {
+                logger.info("MQTT: stopped trying to connect to \(configuration.endpoint)")
             }
         }
     }

@@ -46,4 +46,11 @@ extension ReconnectBackoff {
         let parts = duration.components
         return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
+
+    /// `60 s`, `1.5 s`, `0.4 s`: a delay for a log line.
+    static func describe(_ duration: Duration) -> String {
+        let value = seconds(duration)
+        if value >= 10 || value == value.rounded() { return "\(Int(value.rounded())) s" }
+        return "\((value * 10).rounded() / 10) s"
+    }
 }

@@ -1,0 +1,324 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+@testable import P1MQTT
+
+/// Against a real mosquitto on 127.0.0.1, one private broker per test.
+@Suite("MQTT client against mosquitto", .serialized, .timeLimit(.minutes(1)),
+       .enabled(if: BrokerFixture.isAvailable, "needs mosquitto and mosquitto-clients"))
+struct MQTTClientTests {
+    /// Counts onConnect runs and publishes "online" retained from it, as the publisher will.
+    final class OnlineHook: Sendable {
+        let runs = Mutex(0)
+        let topic: String
+        init(topic: String) { self.topic = topic }
+        var count: Int { runs.withLock { $0 } }
+        func callAsFunction(_ client: MQTTClient) {
+            runs.withLock { $0 += 1 }
+            _ = try? client.publish(topic: topic, payload: "online", qos: 1, retain: true)
+        }
+    }
+
+    @Test("retained messages published by the client reach a real mosquitto_sub as retained")
+    func retainedPublish() async throws {
+        let broker = try BrokerFixture()
+        defer { broker.stop() }
+        let hook = OnlineHook(topic: "p1test/status")
+        let client = try MQTTClient(configuration: .test(port: broker.port), onConnect: { hook($0) })
+        defer { client.stop() }
+        let recorder = EventRecorder(client.events)
+        try client.start()
+        #expect(await recorder.wait { $0.connectedCount == 1 }, "events: \(recorder.events)\n\(broker.log)")
+        #expect(client.isConnected)
+        #expect(try client.publish(topic: "p1test/power", payload: #"{"w":1234}"#, qos: 1, retain: true))
+        #expect(try client.publish(topic: "p1test/tariff", payload: Array("2".utf8), qos: 0, retain: true))
+
+        let received = try await broker.subscribe(topic: "p1test/#", count: 3)
+        #expect(Set(received) == [
+            .init(topic: "p1test/status", retained: true, payload: "online"),
+            .init(topic: "p1test/power", retained: true, payload: #"{"w":1234}"#),
+            .init(topic: "p1test/tariff", retained: true, payload: "2"),
+        ])
+        #expect(hook.count == 1)
+        #expect(client.statistics.published == 3)
+        #expect(client.statistics.connections == 1)
+        #expect(client.statistics.droppedWhileDisconnected == 0)
+    }
+
+    @Test("MQTT 5 works as well", arguments: [MQTTConfiguration.ProtocolVersion.v311, .v5])
+    func protocolVersions(version: MQTTConfiguration.ProtocolVersion) async throws {
+        let broker = try BrokerFixture()
+        defer { broker.stop() }
+        let client = try MQTTClient(configuration: .test(port: broker.port, protocolVersion: version))
+        defer { client.stop() }
+        let recorder = EventRecorder(client.events)
+        try client.start()
+        #expect(await recorder.wait { $0.connectedCount == 1 })
+        #expect(try client.publish(topic: "p1test/version", payload: version.rawValue, qos: 1, retain: true))
+        let received = try await broker.subscribe(topic: "p1test/version", count: 1)
+        #expect(received == [.init(topic: "p1test/version", retained: true, payload: version.rawValue)])
+        // mosquitto logs the protocol as "p2" for 3.1.1 and "p5" for 5.
+        #expect(broker.log.contains(version == .v5 ? "(p5," : "(p2,"))
+    }
+
+    @Test("an ungraceful connection loss makes the broker publish the will; the client comes back online")
+    func willOnUngracefulLoss() async throws {
+        let broker = try BrokerFixture()
+        defer { broker.stop() }
+        let hook = OnlineHook(topic: "p1test/status")
+        let will = MQTTConfiguration.Will(topic: "p1test/status", payload: "offline", qos: 1, retain: true)
+        let client = try MQTTClient(configuration: .test(port: broker.port, will: will), onConnect: { hook($0) })
+        defer { client.stop() }
+        let recorder = EventRecorder(client.events)
+        try client.start()
+        #expect(await recorder.wait { $0.connectedCount == 1 })
+
+        let subscriber = try broker.startSubscriber(topic: "p1test/status", count: 3)
+        // The retained "online" arriving proves the subscriber is subscribed before the connection breaks.
+        #expect(await subscriber.waitForMessages(1).map(\.payload) == ["online"])
+        #expect(shutDownConnections(toPort: broker.port) == 1)
+        let messages = await subscriber.waitForMessages(3)
+        #expect(messages.map(\.payload) == ["online", "offline", "online"], "\(broker.log)")
+        #expect(await recorder.wait { $0.connectedCount == 2 })
+        #expect(recorder.losses.count == 1)
+        #expect(hook.count == 2)
+    }
+
+    @Test("a clean stop sends what was published just before it, and does not trigger the will")
+    func cleanStopSendsNoWill() async throws {
+        let broker = try BrokerFixture()
+        defer { broker.stop() }
+        let hook = OnlineHook(topic: "p1test/status")
+        let will = MQTTConfiguration.Will(topic: "p1test/status", payload: "will")
+        let client = try MQTTClient(configuration: .test(port: broker.port, will: will), onConnect: { hook($0) })
+        let recorder = EventRecorder(client.events)
+        try client.start()
+        #expect(await recorder.wait { $0.connectedCount == 1 })
+        let subscriber = try broker.startSubscriber(topic: "p1test/status", count: 3)
+        #expect(await subscriber.waitForMessages(1).map(\.payload) == ["online"])
+        // What the publisher does at shutdown: "offline" right before stop(); it must not be lost.
+        #expect(try client.publish(topic: "p1test/status", payload: "offline", qos: 1, retain: true))
+        client.stop()
+        #expect(!client.isConnected)
+        // A will would arrive within milliseconds of the connection closing.
+        let messages = await subscriber.waitForExit(timeout: .seconds(1))
+        #expect(messages.map(\.payload) == ["online", "offline"])
+        #expect(broker.log.contains("disconnected."))   // mosquitto's line for a clean DISCONNECT
+        #expect(await recorder.wait { $0.losses.isEmpty })
+    }
+
+    @Test("after the broker restarts the client reconnects by itself, runs onConnect again and publishes")
+    func reconnectAfterBrokerRestart() async throws {
+        let broker = try BrokerFixture()
+        defer { broker.stop() }
+        let hook = OnlineHook(topic: "p1test/status")
+        let (logger, logs) = CapturingLogHandler.logger()
+        let client = try MQTTClient(configuration: .test(port: broker.port), logger: logger, onConnect: { hook($0) })
+        defer { client.stop() }
+        let recorder = EventRecorder(client.events)
+        try client.start()
+        #expect(await recorder.wait { $0.connectedCount == 1 })
+
+        try broker.restart()
+        #expect(await recorder.wait { $0.connectedCount == 2 }, "events: \(recorder.events)")
+        #expect(recorder.losses.count == 1)
+        #expect(recorder.losses.first?.code == .connectionLost)
+        #expect(hook.count == 2)
+        #expect(client.statistics.connections == 2)
+        #expect(try client.publish(topic: "p1test/after", payload: "restart", qos: 1, retain: true))
+        let received = try await broker.subscribe(topic: "p1test/#", count: 2)
+        // Both come from after the restart: the broker kept nothing (persistence false).
+        #expect(Set(received.map(\.payload)) == ["online", "restart"])
+        #expect(logs.messages(atLeast: .warning).filter { $0.contains("lost") }.count == 1)
+        #expect(logs.messages(atLeast: .info).filter { $0.hasPrefix("MQTT: connected to") }.count == 2)
+    }
+
+    @Test("publishes while disconnected are dropped and counted, not queued and replayed later")
+    func noQueueingWhileDisconnected() async throws {
+        let broker = try BrokerFixture()
+        defer { broker.stop() }
+        let client = try MQTTClient(configuration: .test(port: broker.port))
+        defer { client.stop() }
+        let recorder = EventRecorder(client.events)
+        try client.start()
+        #expect(await recorder.wait { $0.connectedCount == 1 })
+
+        broker.stop()
+        #expect(await recorder.wait { $0.losses.count == 1 })
+        #expect(!client.isConnected)
+        #expect(try client.publish(topic: "p1test/stale", payload: "qos0", qos: 0, retain: true) == false)
+        #expect(try client.publish(topic: "p1test/stale", payload: "qos1", qos: 1, retain: true) == false)
+        #expect(client.statistics.droppedWhileDisconnected == 2)
+
+        try broker.restart()
+        #expect(await recorder.wait { $0.connectedCount == 2 })
+        #expect(try client.publish(topic: "p1test/fresh", payload: "now", qos: 1, retain: true))
+        let received = try await broker.subscribe(topic: "p1test/#", count: 2, timeout: .seconds(1))
+        #expect(received.map(\.topic) == ["p1test/fresh"])
+    }
+
+    @Test("refused credentials: one refused event and one log line, retries until the broker lets it in",
+          arguments: [MQTTConfiguration.ProtocolVersion.v311, .v5])
+    func refusedThenAccepted(version: MQTTConfiguration.ProtocolVersion) async throws {
+        // The client has no credentials; the broker requires them.
+        let broker = try BrokerFixture(.init(users: ["someone": "else"]))
+        defer { broker.stop() }
+        let (logger, logs) = CapturingLogHandler.logger()
+        let client = try MQTTClient(configuration: .test(port: broker.port, protocolVersion: version), logger: logger)
+        defer { client.stop() }
+        let recorder = EventRecorder(client.events)
+        try client.start()
+        #expect(await recorder.wait { $0.refusals.count == 1 })
+        // Several more attempts (every 0.1–0.4 s) happen here; none may add an event or an error line.
+        #expect(await recorder.wait(timeout: .seconds(3)) { _ in
+            logs.all.filter { $0.contains("failed again") }.count >= 3
+        })
+        let refusal = try #require(recorder.refusals.first)
+        #expect(refusal.code == .notAuthorized)
+        #expect(refusal.message.contains("not authorised"))
+        #expect(refusal.message.contains("username and password"))
+        #expect(recorder.refusals.count == 1)
+        #expect(recorder.connectedCount == 0)
+        let errors = logs.messages(atLeast: .error)
+        #expect(errors.count == 1)
+        #expect(errors.first?.hasPrefix("MQTT: cannot connect to 127.0.0.1:\(broker.port) (not authorised") == true)
+
+        try broker.restart(with: .init(users: ["someone": "else"], allowAnonymous: true))
+        #expect(await recorder.wait { $0.connectedCount == 1 }, "events: \(recorder.events)")
+        #expect(logs.messages(atLeast: .info).contains { $0.hasPrefix("MQTT: connected to") && $0.contains("failed attempts") })
+    }
+
+    @Test("a wrong password is refused with a clear reason; fixing the password file lets the client in")
+    func wrongPasswordThenFixed() async throws {
+        let broker = try BrokerFixture(.init(users: ["p1mqtt": "right"]))
+        defer { broker.stop() }
+        let client = try MQTTClient(configuration: .test(port: broker.port, username: "p1mqtt", password: "wrong"))
+        defer { client.stop() }
+        let recorder = EventRecorder(client.events)
+        try client.start()
+        #expect(await recorder.wait { $0.refusals.count == 1 })
+        #expect(recorder.refusals.first?.code == .notAuthorized)
+        #expect(recorder.refusals.first?.message.contains("check the username/password") == true)
+        try broker.restart(with: .init(users: ["p1mqtt": "wrong"]))
+        #expect(await recorder.wait { $0.connectedCount == 1 })
+        #expect(recorder.refusals.count == 1)
+    }
+
+    @Test("TLS with the test CA connects and publishes", .enabled(if: BrokerFixture.opensslPath != nil))
+    func tlsTrusted() async throws {
+        let broker = try BrokerFixture(.init(tls: true))
+        defer { broker.stop() }
+        let tlsPort = try #require(broker.tlsPort)
+        let client = try MQTTClient(configuration: .test(port: tlsPort, host: "localhost",
+                                                         tls: .init(caFile: broker.caFile)))
+        defer { client.stop() }
+        let recorder = EventRecorder(client.events)
+        try client.start()
+        #expect(await recorder.wait { $0.connectedCount == 1 }, "events: \(recorder.events)\n\(broker.log)")
+        #expect(try client.publish(topic: "p1test/tls", payload: "secure", qos: 1, retain: true))
+        let received = try await broker.subscribe(topic: "p1test/tls", count: 1)
+        #expect(received.map(\.payload) == ["secure"])
+    }
+
+    @Test("TLS with an untrusted CA: one event naming the certificate problem, and the client keeps retrying",
+          .enabled(if: BrokerFixture.opensslPath != nil))
+    func tlsUntrusted() async throws {
+        let broker = try BrokerFixture(.init(tls: true))
+        defer { broker.stop() }
+        let tlsPort = try #require(broker.tlsPort)
+        let (logger, logs) = CapturingLogHandler.logger()
+        let client = try MQTTClient(configuration: .test(port: tlsPort, host: "localhost",
+                                                         tls: .init(caFile: broker.untrustedCAFile)),
+                                    logger: logger)
+        defer { client.stop() }
+        let recorder = EventRecorder(client.events)
+        try client.start()
+        #expect(await recorder.wait { $0.refusals.count == 1 })
+        let refusal = try #require(recorder.refusals.first)
+        #expect(refusal.code == .tls)
+        #expect(refusal.message.contains("certificate verify failed"), "\(refusal.message)")
+        #expect(await recorder.wait(timeout: .seconds(3)) { _ in
+            logs.all.filter { $0.contains("failed again") }.count >= 2
+        })
+        #expect(recorder.refusals.count == 1)
+        #expect(recorder.connectedCount == 0)
+        #expect(logs.messages(atLeast: .error).count == 1)
+    }
+
+    @Test("TLS checks the host name unless insecure is set", .enabled(if: BrokerFixture.opensslPath != nil))
+    func tlsHostNameVerification() async throws {
+        let broker = try BrokerFixture(.init(tls: true))
+        defer { broker.stop() }
+        let tlsPort = try #require(broker.tlsPort)
+        // The certificate names localhost, not 127.0.0.1: trusted CA, wrong name.
+        let strict = try MQTTClient(configuration: .test(port: tlsPort, tls: .init(caFile: broker.caFile)))
+        let strictEvents = EventRecorder(strict.events)
+        try strict.start()
+        #expect(await strictEvents.wait { $0.refusals.count == 1 })
+        #expect(strictEvents.refusals.first?.code == .tls)
+        strict.stop()
+        #expect(strictEvents.connectedCount == 0)
+
+        let (logger, logs) = CapturingLogHandler.logger()
+        let insecure = try MQTTClient(configuration: .test(port: tlsPort, tls: .init(caFile: broker.caFile, insecure: true)),
+                                      logger: logger)
+        defer { insecure.stop() }
+        #expect(logs.messages(atLeast: .warning).contains { $0.contains("verification is disabled") })
+        let insecureEvents = EventRecorder(insecure.events)
+        try insecure.start()
+        #expect(await insecureEvents.wait { $0.connectedCount == 1 }, "events: \(insecureEvents.events)")
+    }
+
+    @Test("an ACL-restricted user can publish to its allowed topic only")
+    func aclRestrictedUser() async throws {
+        let acl = """
+            user sensor
+            topic write p1test/meter/#
+
+            user reader
+            topic read #
+
+            """
+        let broker = try BrokerFixture(.init(users: ["sensor": "s3nsor", "reader": "r3ader"], acl: acl))
+        defer { broker.stop() }
+        let client = try MQTTClient(configuration: .test(port: broker.port, username: "sensor", password: "s3nsor"))
+        defer { client.stop() }
+        let recorder = EventRecorder(client.events)
+        try client.start()
+        #expect(await recorder.wait { $0.connectedCount == 1 })
+        // MQTT 3.1.1 has no way to tell the publisher about an ACL denial: the broker drops it silently.
+        try client.publish(topic: "p1test/elsewhere", payload: "denied", qos: 1, retain: true)
+        try client.publish(topic: "p1test/meter/power", payload: "allowed", qos: 1, retain: true)
+        let received = try await broker.subscribe(topic: "p1test/#", count: 2, timeout: .seconds(1),
+                                                  username: "reader", password: "r3ader")
+        #expect(received == [.init(topic: "p1test/meter/power", retained: true, payload: "allowed")])
+    }
+
+    @Test("subscriptions are re-issued after a reconnect and deliver message events")
+    func subscriptionsSurviveReconnect() async throws {
+        let broker = try BrokerFixture()
+        defer { broker.stop() }
+        let client = try MQTTClient(configuration: .test(port: broker.port))
+        defer { client.stop() }
+        let recorder = EventRecorder(client.events)
+        try client.subscribe(topic: "p1test/cmd/#", qos: 1)
+        try client.start()
+        #expect(await recorder.wait { $0.connectedCount == 1 })
+        // Retained, so it is delivered even if SUBSCRIBE reaches the broker after the publish.
+        try broker.publish(topic: "p1test/cmd/before", message: "one", retain: true)
+        #expect(await recorder.wait { $0.messages.count == 1 })
+
+        try broker.restart()
+        #expect(await recorder.wait { $0.connectedCount == 2 })
+        try broker.publish(topic: "p1test/cmd/after", message: "two", retain: true)
+        #expect(await recorder.wait { $0.messages.count == 2 }, "events: \(recorder.events)")
+        #expect(recorder.messages.map(\.topic) == ["p1test/cmd/before", "p1test/cmd/after"])
+        #expect(recorder.messages.map(\.text) == ["one", "two"])
+
+        // A stored retained message is flagged as such when a new subscription picks it up.
+        try client.subscribe(topic: "p1test/cmd/after", qos: 0)
+        #expect(await recorder.wait { $0.messages.count == 3 })
+        #expect(recorder.messages.last?.retained == true)
+    }
+}
