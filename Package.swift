@@ -44,7 +44,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MappingTests", dependencies: ["Mapping"]),
-        .testTarget(name: "P1MQTTTests", dependencies: ["P1MQTT", "Mapping", "p1mqtt"]),
+        .testTarget(
+            name: "P1MQTTTests",
+            dependencies: ["P1MQTT", "Mapping", "p1mqtt", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "p1mqttTests", dependencies: ["p1mqtt"]),
     ]
 )
