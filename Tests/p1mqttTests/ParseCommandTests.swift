@@ -104,3 +104,18 @@ struct BenchCommandTests {
         #expect((rate ?? 0) > 0)
     }
 }
+
+@Suite("p1mqtt topics")
+struct TopicsCommandTests {
+    @Test func docsTopicsIsUpToDate() throws {
+        let directory = CommandRunner.repository.appendingPathComponent("examples/telegrams")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".txt") }
+            .sorted().map { "examples/telegrams/\($0)" }
+        let result = try CommandRunner.run(["topics"] + files)
+        #expect(result.status == 0)
+        let documented = try String(contentsOf: CommandRunner.repository.appendingPathComponent("docs/topics.md"), encoding: .utf8)
+        #expect(result.stdout == documented, "docs/topics.md is stale: regenerate with `p1mqtt topics examples/telegrams/*.txt > docs/topics.md`")
+        #expect(result.stdout.contains("| `p1mqtt/energy_import_tariff_1` | 1.8.1 | kWh |"))
+        #expect(result.stdout.contains("`p1mqtt/gas_1/reading`"))
+    }
+}
