@@ -5,7 +5,7 @@
 /// and an M-Bus definition covers channels 1…9.
 public enum ObisCatalogue {
     /// Every definition, in the order a telegram usually lists them.
-    public static let definitions: [ObisDefinition] = meterDefinitions + mbusDefinitions
+    public static let definitions: [ObisDefinition] = meterDefinitions + mbusDefinitions + derivedDefinitions
 
     /// The definition for a code, if the catalogue knows it.
     @inlinable
@@ -69,7 +69,8 @@ public enum ObisCatalogue {
     }
 
     private static let lookup = LookupTable(
-        definitions.enumerated().map { (lookupKey($0.element.scope, $0.element.code), $0.offset) })
+        definitions.enumerated().filter { $0.element.scope != .derived }
+            .map { (lookupKey($0.element.scope, $0.element.code), $0.offset) })
 
     private static let keyTable: [KeyInScope: Int] = {
         var table: [KeyInScope: Int] = [:]
@@ -85,7 +86,7 @@ public enum ObisCatalogue {
         switch scope {
         case .exact: UInt64(1) << 48 | code.packed
         case .mbus: UInt64(2) << 48 | UInt64(code.c) << 16 | UInt64(code.d) << 8 | UInt64(code.e)
-        case .meter: UInt64(3) << 48 | UInt64(code.c) << 16 | UInt64(code.d) << 8 | UInt64(code.e)
+        case .meter, .derived: UInt64(3) << 48 | UInt64(code.c) << 16 | UInt64(code.d) << 8 | UInt64(code.e)
         }
     }
 }
@@ -198,6 +199,19 @@ extension ObisCatalogue {
             list.append(.init(cde(96, 13, message), key: "text_message_\(message)", name: "Text message \(message)",
                               quantity: .text, layout: .hexText))
         }
+        return list
+    }()
+
+    /// Values users keep building by hand in Home Assistant, computed from the telegram.
+    static let derivedDefinitions: [ObisDefinition] = {
+        var list: [ObisDefinition] = [
+            .init(cde(1, 7, 0), .derived, key: "power_net", name: "Net power", unit: "kW", quantity: .power),
+        ]
+        for (suffix, label, offset) in phases {
+            list.append(.init(cde(offset + 1, 7, 0), .derived, key: "power_net_\(suffix)", name: "Net power \(label)",
+                              unit: "kW", quantity: .power))
+        }
+        list.append(.init(ObisCode(0, 1, 24, 2, 1), .derived, key: "flow", name: "Flow", unit: "m³/h", quantity: .flow))
         return list
     }()
 

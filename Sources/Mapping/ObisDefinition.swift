@@ -9,6 +9,9 @@ public struct ObisDefinition: Sendable, Hashable {
         case mbus
         /// Exactly this code and no other (e.g. the Luxembourg CT ratio `1-1:31.4.0`).
         case exact
+        /// Not on the telegram: computed by p1mqtt from other values (net power, totals, flow). The code is
+        /// the one the value is mainly derived from.
+        case derived
     }
 
     /// How the value groups of a line are laid out.
@@ -37,7 +40,7 @@ public struct ObisDefinition: Sendable, Hashable {
         case energy, reactiveEnergy = "reactive_energy", power, reactivePower = "reactive_power"
         case apparentPower = "apparent_power", voltage, current, powerFactor = "power_factor", frequency
         case volume, count, duration, timestamp, text, identifier, version, tariff, state, deviceType = "device_type"
-        case events
+        case events, flow
     }
 
     /// The C.D.E part of the code this definition describes (A and B come from ``scope``).

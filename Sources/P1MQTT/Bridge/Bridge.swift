@@ -52,7 +52,13 @@ public struct Bridge: Service {
         mqtt.will = MQTTConfiguration.Will(topic: configuration.publish.availabilityTopic, payload: "offline",
                                            qos: 1, retain: true)
         let client = try MQTTClient(configuration: mqtt, logger: logger) { client in publisher.connected(client) }
+        if let discovery = configuration.publish.discovery {
+            // Home Assistant announces a (re)start here; its entities need discovery and states again.
+            try client.subscribe(topic: discovery.birthTopic, qos: 0)
+        }
         try client.start()
+        let listener = Task { await listen(to: client, publisher) }
+        defer { listener.cancel() }
         logger.info("reading \(configuration.source.name); publishing under \(configuration.publish.topics.base)/")
 
         var ended = false
@@ -75,6 +81,27 @@ public struct Bridge: Service {
             try? await gracefulShutdown()
         }
         shutdown(publisher, client)
+    }
+
+    /// Reacts to Home Assistant's birth message: after a random 1–3 s (Home Assistant subscribes to discovery
+    /// a moment after announcing itself, and many publishers answering at once would flood it), discovery and
+    /// the current states are published again.
+    private func listen(to client: MQTTClient, _ publisher: Publisher) async {
+        guard let birthTopic = configuration.publish.discovery?.birthTopic else { return }
+        var pending: Task<Void, Never>?
+        for await event in client.events {
+            guard case .message(let message) = event, message.topic == birthTopic, message.text == "online",
+                !message.retained || pending == nil
+            else { continue }
+            pending?.cancel()
+            let delay = Double.random(in: 1...3)
+            logger.info("Home Assistant announced itself; publishing discovery and states again in \(Int(delay * 1000)) ms")
+            pending = Task {
+                try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
+                if !Task.isCancelled { publisher.republish(to: client) }
+            }
+        }
+        pending?.cancel()
     }
 
     private func shutdown(_ publisher: Publisher, _ client: MQTTClient) {

@@ -1,7 +1,22 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Mapping
 
 /// Turns checked ``Settings`` into a runnable ``Bridge/Configuration``.
 public enum BridgeFactory {
+    /// The machine's host name (part of the id of meters that send none).
+    public static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "p1mqtt" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "p1mqtt" : name
+    }
+
     /// Builds the bridge configuration.
     /// - Throws: ``ConfigurationError`` for a source that cannot be used here or a file that cannot be opened.
     public static func configuration(from settings: Settings) throws(ConfigurationError) -> Bridge.Configuration {
@@ -37,7 +52,13 @@ public enum BridgeFactory {
             topics: topics, qos: settings.qos, retain: settings.retain,
             throttle: ReadingThrottle(interval: settings.minimumInterval, intervals: settings.intervals,
                                       onlyOnChange: settings.onlyOnChange),
-            telegramTopic: settings.telegramTopic, rawTopic: settings.rawTopic, guardsRegisters: settings.guardRegisters)
+            telegramTopic: settings.telegramTopic, rawTopic: settings.rawTopic, guardsRegisters: settings.guardRegisters,
+            mapping: ReadingMapper.Options(powerInWatts: settings.powerInWatts, derivedValues: settings.derivedValues),
+            discovery: settings.discovery
+                ? DiscoveryOptions(prefix: settings.discoveryPrefix, mode: settings.discoveryMode, meterName: settings.meterName,
+                                   meterID: settings.meterID)
+                : nil,
+            hostName: Self.hostName())
         let address: BrokerAddress
         switch BrokerAddress.parse(settings.broker, defaultPort: settings.tls == nil ? 1883 : 8883) {
         case .success(let parsed): address = parsed

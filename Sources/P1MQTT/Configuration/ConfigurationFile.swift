@@ -64,9 +64,22 @@ private struct Reader {
             if let exit = bool(replay, "exit_at_end", path: "replay.exit_at_end") { settings.exitAtEnd = exit }
         }
         if let homeAssistant = section(object, "homeassistant") {
-            check(homeAssistant, "homeassistant", allowed: ["discovery", "prefix"])
+            check(homeAssistant, "homeassistant", allowed: ["discovery", "prefix", "mode", "device_name", "meter_id"])
             if let discovery = bool(homeAssistant, "discovery", path: "homeassistant.discovery") { settings.discovery = discovery }
             if let prefix = topic(homeAssistant, "prefix", path: "homeassistant.prefix") { settings.discoveryPrefix = prefix }
+            if let mode = string(homeAssistant, "mode", path: "homeassistant.mode") {
+                if let parsed = DiscoveryOptions.Mode(rawValue: mode) { settings.discoveryMode = parsed } else {
+                    problems.append("homeassistant.mode: expected \"entity\" or \"device\", got \"\(mode)\"")
+                }
+            }
+            if let name = string(homeAssistant, "device_name", path: "homeassistant.device_name") {
+                if name.trimmingCharacters(in: .whitespaces).isEmpty {
+                    problems.append("homeassistant.device_name: must not be empty")
+                } else {
+                    settings.meterName = name
+                }
+            }
+            if let id = string(homeAssistant, "meter_id", path: "homeassistant.meter_id") { settings.meterID = id }
         }
         if let logging = section(object, "logging") {
             check(logging, "logging", allowed: ["level"])
@@ -142,7 +155,15 @@ private struct Reader {
     }
 
     private mutating func readTopics(_ topics: [String: Any], _ settings: inout Settings) {
-        check(topics, "topics", allowed: ["base", "telegram", "raw", "qos", "retain", "rename", "disable", "min_interval", "intervals", "only_on_change", "guard_registers"])
+        check(topics, "topics", allowed: ["base", "telegram", "raw", "qos", "retain", "rename", "disable", "min_interval", "intervals", "only_on_change", "guard_registers", "power_unit", "derived"])
+        if let unit = string(topics, "power_unit", path: "topics.power_unit") {
+            switch unit {
+            case "kW": settings.powerInWatts = false
+            case "W": settings.powerInWatts = true
+            default: problems.append("topics.power_unit: expected \"kW\" or \"W\", got \"\(unit)\"")
+            }
+        }
+        if let derived = bool(topics, "derived", path: "topics.derived") { settings.derivedValues = derived }
         if let base = topic(topics, "base", path: "topics.base") { settings.baseTopic = base }
         if topics["telegram"] is NSNull { settings.telegramTopic = nil } else if let telegram = topic(topics, "telegram", path: "topics.telegram") {
             settings.telegramTopic = telegram

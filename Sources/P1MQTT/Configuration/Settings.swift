@@ -62,6 +62,16 @@ public struct Settings: Sendable, Hashable {
     public var discovery = true
     /// The Home Assistant discovery prefix.
     public var discoveryPrefix = "homeassistant"
+    /// Per-entity or per-device discovery.
+    public var discoveryMode = DiscoveryOptions.Mode.entity
+    /// The electricity meter's name in Home Assistant.
+    public var meterName = "Electricity meter"
+    /// The meter id for meters that send none.
+    public var meterID: String?
+    /// Publish power in W instead of kW.
+    public var powerInWatts = false
+    /// Publish derived values (net power, totals across tariffs, gas/water flow).
+    public var derivedValues = true
 
     /// The log level (`trace` … `critical`).
     public var logLevel = "info"

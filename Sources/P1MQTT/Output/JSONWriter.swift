@@ -133,6 +133,13 @@ public struct JSONWriter: Sendable {
         bytes.append(byte)
     }
 
+    /// Appends an already-encoded JSON value (an object built by another writer).
+    public mutating func raw(_ value: [UInt8]) {
+        separate()
+        bytes.append(contentsOf: value)
+        needsComma = true
+    }
+
     @inline(__always)
     private mutating func separate() {
         if needsComma { bytes.append(0x2C) }

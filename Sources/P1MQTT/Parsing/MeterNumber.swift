@@ -54,6 +54,45 @@ public struct MeterNumber: Sendable, Hashable, Comparable, CustomStringConvertib
         self = value
     }
 
+    /// The value with the decimal point moved `places` to the left (negative: to the right), exactly:
+    /// `1.234` kW shifted by -3 is `1234` W. Nil when the result does not fit.
+    public func shifted(by places: Int) -> MeterNumber? {
+        let scale = Int(self.scale) + places
+        if scale >= 0 {
+            return scale <= 18 ? MeterNumber(mantissa: mantissa, scale: UInt8(scale)) : nil
+        }
+        var result = mantissa
+        for _ in 0..<(-scale) {
+            let (product, overflow) = result.multipliedReportingOverflow(by: 10)
+            if overflow { return nil }
+            result = product
+        }
+        return MeterNumber(mantissa: result, scale: 0)
+    }
+
+    /// The sum, exact, at the larger of the two scales; nil on overflow.
+    public func adding(_ other: MeterNumber) -> MeterNumber? {
+        let scale = max(self.scale, other.scale)
+        guard let a = aligned(to: scale), let b = other.aligned(to: scale) else { return nil }
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? nil : MeterNumber(mantissa: sum, scale: scale)
+    }
+
+    /// The difference, exact, at the larger of the two scales; nil on overflow.
+    public func subtracting(_ other: MeterNumber) -> MeterNumber? {
+        adding(MeterNumber(mantissa: -other.mantissa, scale: other.scale))
+    }
+
+    private func aligned(to scale: UInt8) -> Int64? {
+        var value = mantissa
+        for _ in 0..<Int(scale - min(scale, self.scale)) {
+            let (product, overflow) = value.multipliedReportingOverflow(by: 10)
+            if overflow { return nil }
+            value = product
+        }
+        return value
+    }
+
     /// The value as a Double, for arithmetic.
     public var doubleValue: Double {
         Double(mantissa) / Self.powersOfTen[Int(scale)]

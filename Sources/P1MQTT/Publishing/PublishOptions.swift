@@ -18,11 +18,18 @@ public struct PublishOptions: Sendable {
     public var guardsRegisters: Bool
     /// The availability topic below the base.
     public var statusTopic: String
+    /// How values are expressed (power in W, derived values).
+    public var mapping: ReadingMapper.Options
+    /// Home Assistant discovery, or nil for none.
+    public var discovery: DiscoveryOptions?
+    /// The host name (part of the id of meters that send none).
+    public var hostName: String
 
     /// Creates options; the defaults publish every value of every telegram, retained, at QoS 0.
     public init(topics: TopicMap = TopicMap(), qos: Int = 0, retain: Bool = true, throttle: ReadingThrottle = ReadingThrottle(),
                 telegramTopic: String? = "telegram", rawTopic: String? = nil, guardsRegisters: Bool = true,
-                statusTopic: String = "status") {
+                statusTopic: String = "status", mapping: ReadingMapper.Options = .init(),
+                discovery: DiscoveryOptions? = DiscoveryOptions(), hostName: String = "p1mqtt") {
         self.topics = topics
         self.qos = qos
         self.retain = retain
@@ -31,6 +38,9 @@ public struct PublishOptions: Sendable {
         self.rawTopic = rawTopic
         self.guardsRegisters = guardsRegisters
         self.statusTopic = statusTopic
+        self.mapping = mapping
+        self.discovery = discovery
+        self.hostName = hostName
     }
 
     /// `<base>/status`.

@@ -19,6 +19,8 @@ public final class Publisher: Sendable {
         public var anomalies = 0
         /// New register levels accepted after they persisted (meter replaced or reset).
         public var registerResets = 0
+        /// Discovery config messages sent (including re-sends after reconnects and Home Assistant restarts).
+        public var discoveryMessages = 0
     }
 
     /// The options.
@@ -28,6 +30,14 @@ public final class Publisher: Sendable {
     private struct State {
         var throttle: ReadingThrottle
         var guarded = RegisterGuard()
+        var flows = FlowEstimator()
+        /// A hash of what the last discovery was built from (meter, devices, values); discovery is rebuilt
+        /// only when it changes, never per telegram.
+        var discoveryShape: Int?
+        /// The discovery configs in force, by topic, to re-send after a reconnect or Home Assistant restart.
+        var discovery: [String: [UInt8]] = [:]
+        /// Default topics already cleared because the value was renamed.
+        var clearedDefaults: Set<String> = []
         /// The latest retained payload per topic, to put back after a broker restart.
         var retained: [String: [UInt8]] = [:]
         var statistics = Statistics()
@@ -49,7 +59,7 @@ public final class Publisher: Sendable {
 
     /// Publishes one telegram's readings. `now` is monotonic seconds (for throttling).
     public func publish(_ telegram: Telegram, to sink: some MessageSink, now: Double) {
-        let readings = ReadingMapper.readings(of: telegram)
+        var readings = ReadingMapper.readings(of: telegram, options: options.mapping)
         let time = telegram.timestamp.map { Double($0.secondsSince1970) } ?? now
         var json: [UInt8]?
         if options.telegramTopic != nil {
@@ -59,10 +69,21 @@ public final class Publisher: Sendable {
         }
         var messages: [(String, [UInt8])] = []
         messages.reserveCapacity(readings.count + 2)
+        var discovery: [DiscoveryMessage] = []
+        var cleared: [String] = []
         state.withLock { state in
             state.statistics.telegrams += 1
+            readings += state.flows.flows(from: readings)
+            if let discoveryOptions = options.discovery {
+                discovery = updatedDiscovery(for: telegram, readings: readings, options: discoveryOptions, &state)
+            }
             for reading in readings {
                 guard let topic = options.topics.topic(for: reading.value) else { continue }
+                if topic != options.topics.defaultTopic(for: reading.value) {
+                    // Renamed: the value's old retained message would linger under the default name.
+                    let old = options.topics.defaultTopic(for: reading.value)
+                    if state.clearedDefaults.insert(old).inserted { cleared.append(old) }
+                }
                 if options.guardsRegisters && reading.kind == .register, let number = reading.payload.number {
                     switch state.guarded.check(reading.value.path, value: number.doubleValue, unit: reading.unit, at: time) {
                     case .accept:
@@ -88,6 +109,8 @@ public final class Publisher: Sendable {
                 for (topic, payload) in messages { state.retained[topic] = payload }
             }
         }
+        for topic in cleared { sink.send(topic: topic, payload: [], qos: options.qos, retain: true) }
+        sendDiscovery(discovery, to: sink)
         send(messages, to: sink)
         if let rawTopic = options.rawTopic {
             // The raw telegram is not retained: it is a stream for debugging, not a state.
@@ -112,8 +135,52 @@ public final class Publisher: Sendable {
     /// restarted without persistence has the latest values at once.
     public func connected(_ sink: some MessageSink) {
         sink.send(topic: options.availabilityTopic, payload: Array("online".utf8), qos: 1, retain: true)
-        let messages = state.withLock { state in state.retained.map { ($0.key, $0.value) } }
+        republish(to: sink)
+    }
+
+    /// Discovery, then every retained state: after Home Assistant announced itself (birth message), whose
+    /// entities stay unavailable until they are discovered again and get a state.
+    public func republish(to sink: some MessageSink) {
+        let (discovery, messages) = state.withLock { state in
+            (state.discovery.map { DiscoveryMessage(topic: $0.key, payload: $0.value) }, state.retained.map { ($0.key, $0.value) })
+        }
+        sendDiscovery(discovery, to: sink)
         send(messages, to: sink)
+    }
+
+    /// The discovery messages that changed since they were last built, remembered for re-sending.
+    private func updatedDiscovery(for telegram: Telegram, readings: [Reading], options discoveryOptions: DiscoveryOptions,
+                                  _ state: inout State) -> [DiscoveryMessage] {
+        var hasher = Hasher()
+        hasher.combine(telegram.equipmentID)
+        hasher.combine(telegram.header)
+        for reading in readings {
+            hasher.combine(reading.value.device)
+            hasher.combine(reading.value.key)
+            hasher.combine(reading.unit)
+        }
+        for device in telegram.mbusDevices { hasher.combine(device.equipmentID) }
+        let shape = hasher.finalize()
+        guard shape != state.discoveryShape else { return [] }
+        state.discoveryShape = shape
+        let builder = DiscoveryBuilder(options: discoveryOptions, topics: options.topics,
+                                       availabilityTopic: options.availabilityTopic, hostName: options.hostName)
+        var changed: [DiscoveryMessage] = []
+        for message in builder.messages(for: telegram, readings: readings) where state.discovery[message.topic] != message.payload {
+            changed.append(message)
+            // A cleared config is not re-sent after reconnects: its retained deletion stays on the broker.
+            state.discovery[message.topic] = message.payload.isEmpty ? nil : message.payload
+        }
+        return changed
+    }
+
+    private func sendDiscovery(_ messages: [DiscoveryMessage], to sink: some MessageSink) {
+        guard !messages.isEmpty else { return }
+        var sent = 0
+        for message in messages where sink.send(topic: message.topic, payload: message.payload, qos: 1, retain: true) {
+            sent += 1
+        }
+        state.withLock { $0.statistics.discoveryMessages += sent }
     }
 
     /// At shutdown: `offline` on the availability topic (a clean disconnect does not trigger the last will).

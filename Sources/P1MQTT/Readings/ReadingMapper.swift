@@ -6,17 +6,68 @@ import Mapping
 /// share a topic; placeholder channels produce nothing. Units are normalised for Home Assistant by moving the
 /// decimal point (`Wh` → `kWh`), never by rounding.
 public enum ReadingMapper {
-    /// All readings of a telegram, in telegram order, meter first, then M-Bus devices.
-    public static func readings(of telegram: Telegram) -> [Reading] {
+    /// Choices in how values are expressed.
+    public struct Options: Sendable, Hashable {
+        /// Publish power in W instead of kW (the decimal point moves; no digits are lost).
+        public var powerInWatts: Bool
+        /// Add the derived values: net power, per-phase net power, totals across tariffs.
+        public var derivedValues: Bool
+
+        /// Creates options.
+        public init(powerInWatts: Bool = false, derivedValues: Bool = true) {
+            self.powerInWatts = powerInWatts
+            self.derivedValues = derivedValues
+        }
+    }
+
+    /// All readings of a telegram, in telegram order, meter first, then derived values, then M-Bus devices.
+    public static func readings(of telegram: Telegram, options: Options = Options()) -> [Reading] {
         var readings: [Reading] = []
-        readings.reserveCapacity(telegram.objects.count + 8)
+        readings.reserveCapacity(telegram.objects.count + 16)
         for object in telegram.objects where !object.code.isMBus {
             append(object, of: telegram, to: &readings)
         }
+        if options.derivedValues { appendDerived(to: &readings) }
         for device in telegram.mbusDevices {
             append(device, to: &readings)
         }
+        if options.powerInWatts {
+            for index in readings.indices where readings[index].unit == "kW" {
+                if let number = readings[index].payload.number, let watts = number.shifted(by: -3) {
+                    readings[index].payload = .number(watts)
+                    readings[index].unit = "W"
+                }
+            }
+        }
         return readings
+    }
+
+    /// Net power (import − export), per phase too, and import/export totals across tariffs for meters that
+    /// send only the tariff registers. Values are exact: the meter's numbers are added, not floats.
+    private static func appendDerived(to readings: inout [Reading]) {
+        var numbers: [String: (MeterNumber, String?)] = [:]
+        for reading in readings {
+            if let number = reading.payload.number { numbers[reading.value.key] = (number, reading.unit) }
+        }
+        func derived(_ key: String, _ number: MeterNumber?, unit: String?, kind: Reading.Kind) {
+            guard let number, let definition = ObisCatalogue.definition(forKey: key) else { return }
+            readings.append(Reading(
+                value: TopicMap.Value(key: key, code: nil, groups: [definition.quantity.rawValue, "derived"]),
+                payload: .number(number), unit: unit ?? definition.unit, kind: kind))
+        }
+        for suffix in ["", "_l1", "_l2", "_l3"] {
+            guard let (imported, unit) = numbers["power_import\(suffix)"], let (exported, exportUnit) = numbers["power_export\(suffix)"],
+                unit == exportUnit
+            else { continue }
+            derived("power_net\(suffix)", imported.subtracting(exported), unit: unit, kind: .measurement)
+        }
+        for direction in ["import", "export"] where numbers["energy_\(direction)_total"] == nil {
+            let tariffs = (1...4).compactMap { numbers["energy_\(direction)_tariff_\($0)"] }
+            guard tariffs.count >= 2, Set(tariffs.map(\.1)).count == 1 else { continue }
+            var sum: MeterNumber? = tariffs[0].0
+            for (number, _) in tariffs.dropFirst() { sum = sum?.adding(number) }
+            derived("energy_\(direction)_total", sum, unit: tariffs[0].1, kind: .register)
+        }
     }
 
     /// The device segment of an M-Bus device: `gas_1`, `water_2`, `mbus_3` when the type is not sent.
