@@ -98,8 +98,10 @@ struct RunCommand: AsyncParsableCommand {
             for problem in error.problems { Output.error("p1mqtt: \(problem)") }
             throw ExitCode(2)
         }
-        let group = ServiceGroup(
-            services: [bridge], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        // The bridge ends by itself only when a replay ends with --exit-at-end: that is a normal exit.
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: bridge, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
         do {
             try await group.run()
         } catch {
