@@ -1,0 +1,585 @@
+import Foundation
+import Mapping
+import Testing
+
+@testable import P1MQTT
+
+/// The configuration file (`ConfigurationFile`): every problem of a bad document reported at once, exactly;
+/// good documents parsed into ``Settings``. Also ``BrokerAddress``, ``SourceSpec``, ``ReplayRate`` and the
+/// checks ``BridgeFactory`` makes before anything connects.
+@Suite("Configuration")
+struct ConfigurationTests {
+    // MARK: - Helpers
+
+    /// The problems of a document, or nil when it parses.
+    static func problems(_ json: String, environment: [String: String] = [:]) -> [String]? {
+        do {
+            _ = try ConfigurationFile.parse(Data(json.utf8), environment: environment)
+            return nil
+        } catch {
+            return error.problems
+        }
+    }
+
+    static func parse(_ json: String, environment: [String: String] = [:],
+                      sourceLocation: SourceLocation = #_sourceLocation) throws -> Settings {
+        do {
+            return try ConfigurationFile.parse(Data(json.utf8), environment: environment)
+        } catch {
+            Issue.record("unexpected problems: \(error.problems)", sourceLocation: sourceLocation)
+            throw error
+        }
+    }
+
+    /// A fresh directory under the temporary directory, removed by the caller.
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("p1mqtt-configuration-tests-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()  // P1MQTTTests
+        .deletingLastPathComponent()  // Tests
+        .deletingLastPathComponent()
+
+    static let hex31 = "0123456789ABCDEF0123456789ABCDE"
+    static let hex32 = "0123456789ABCDEF0123456789ABCDEF"
+
+    // MARK: - Bad documents
+
+    struct BadDocument: Sendable, CustomTestStringConvertible {
+        let name: String
+        let json: String
+        let expected: [String]
+        var environment: [String: String] = [:]
+        var testDescription: String { name }
+    }
+
+    static let badDocuments: [BadDocument] = [
+        BadDocument(name: "unknown top-level key close to a known one", json: #"{"mqt": {}}"#,
+                    expected: [#"mqt: unknown setting; did you mean "mqtt"?"#]),
+        BadDocument(name: "unknown top-level key far from every known one", json: #"{"brokerage": 1}"#,
+                    expected: ["brokerage: unknown setting; the file accepts source, meter, mqtt, topics, replay, homeassistant, logging"]),
+        BadDocument(name: "unknown nested key", json: #"{"mqtt": {"brokr": "localhost"}}"#,
+                    expected: [#"mqtt.brokr: unknown setting; did you mean "broker"?"#]),
+        BadDocument(name: "unknown nested key far from every known one", json: #"{"logging": {"verbosity": 3}}"#,
+                    expected: ["logging.verbosity: unknown setting; logging accepts level"]),
+        BadDocument(name: "unknown key in mqtt.tls", json: #"{"mqtt": {"tls": {"ca_fil": "/x"}}}"#,
+                    expected: [#"mqtt.tls.ca_fil: unknown setting; did you mean "ca_file"?"#]),
+        BadDocument(name: "qos as a string", json: #"{"topics": {"qos": "1"}}"#,
+                    expected: [#"topics.qos: expected a number, got "1""#]),
+        BadDocument(name: "keepalive as a boolean", json: #"{"mqtt": {"keepalive": true}}"#,
+                    expected: ["mqtt.keepalive: expected a number, got true"]),
+        BadDocument(name: "retain as a number", json: #"{"topics": {"retain": 1}}"#,
+                    expected: ["topics.retain: expected true or false, got 1"]),
+        BadDocument(name: "broker as a number", json: #"{"mqtt": {"broker": 1883}}"#,
+                    expected: ["mqtt.broker: expected a string, got 1883"]),
+        BadDocument(name: "section as a list", json: #"{"mqtt": []}"#,
+                    expected: ["mqtt: expected an object ({ … }), got a list"]),
+        BadDocument(name: "qos out of range", json: #"{"topics": {"qos": 2}}"#,
+                    expected: ["topics.qos: 2 is out of range (0…1)"]),
+        BadDocument(name: "keepalive out of range", json: #"{"mqtt": {"keepalive": 1}}"#,
+                    expected: ["mqtt.keepalive: 1 is out of range (5…3600)"]),
+        BadDocument(name: "keepalive not whole", json: #"{"mqtt": {"keepalive": 30.5}}"#,
+                    expected: ["mqtt.keepalive: expected a whole number, got 30.5"]),
+        BadDocument(name: "meter key with 31 hex digits", json: #"{"meter": {"key": "\#(hex31)"}}"#,
+                    expected: ["meter.key: the decryption key must be 32 hexadecimal digits (16 bytes), got 31 characters"]),
+        BadDocument(name: "meter key with a non-hex digit", json: #"{"meter": {"key": "0123456789ABCDEF0123456789ABCDEG"}}"#,
+                    expected: ["meter.key: the decryption key must be 32 hexadecimal digits (16 bytes), got 32 characters"]),
+        BadDocument(name: "TLS CA file not found", json: #"{"mqtt": {"tls": {"ca_file": "/nonexistent/p1mqtt/ca.pem"}}}"#,
+                    expected: ["mqtt.tls.ca_file: file not found: /nonexistent/p1mqtt/ca.pem"]),
+        BadDocument(name: "TLS certificate without key",
+                    json: #"{"mqtt": {"tls": {"certificate_file": "/nonexistent/p1mqtt/client.pem"}}}"#,
+                    expected: ["mqtt.tls.certificate_file: file not found: /nonexistent/p1mqtt/client.pem",
+                               "mqtt.tls: certificate_file and key_file must be given together"]),
+        BadDocument(name: "password and password_file", json: #"{"mqtt": {"password": "x", "password_file": "/etc/hostname"}}"#,
+                    expected: ["mqtt: give only one of password, password_file"]),
+        BadDocument(name: "password_env naming an unset variable", json: #"{"mqtt": {"password_env": "P1MQTT_TEST_UNSET"}}"#,
+                    expected: ["mqtt.password_env: the environment variable P1MQTT_TEST_UNSET is not set"]),
+        BadDocument(name: "password_env naming an empty variable", json: #"{"mqtt": {"password_env": "P1MQTT_TEST_EMPTY"}}"#,
+                    expected: ["mqtt.password_env: the environment variable P1MQTT_TEST_EMPTY is not set"],
+                    environment: ["P1MQTT_TEST_EMPTY": ""]),
+        BadDocument(name: "password_file that does not exist", json: #"{"mqtt": {"password_file": "/nonexistent/p1mqtt/pw"}}"#,
+                    expected: ["mqtt.password_file: cannot read /nonexistent/p1mqtt/pw"]),
+        BadDocument(name: "unknown meter variant", json: #"{"meter": {"variant": "dsmr9"}}"#,
+                    expected: [#"meter.variant: unknown variant "dsmr9"; use one of \#(MeterVariant.allCases.map(\.rawValue).joined(separator: ", "))"#]),
+        BadDocument(name: "bad broker address", json: #"{"mqtt": {"broker": "localhost:http"}}"#,
+                    expected: ["mqtt.broker: 'localhost:http': the port must be a number"]),
+        BadDocument(name: "bad protocol", json: #"{"mqtt": {"protocol": "4"}}"#,
+                    expected: [#"mqtt.protocol: expected "3.1.1" or "5", got "4""#]),
+        BadDocument(name: "bad source", json: #"{"source": "carrier-pigeon"}"#,
+                    expected: ["source: unknown source 'carrier-pigeon'; use one of: simulator[:PROFILE], file:PATH, -, serial:DEVICE[@115200/8N1], tcp://HOST:PORT, rfxtrx+serial:DEVICE, rfxtrx+tcp://HOST:PORT"]),
+        BadDocument(name: "base topic with a wildcard", json: #"{"topics": {"base": "home/#"}}"#,
+                    expected: ["topics.base: topic 'home/#' contains a wildcard (+ or #)"]),
+        BadDocument(name: "rename to a $ topic and to a non-string",
+                    json: #"{"topics": {"rename": {"power_import": "$SYS/power", "gas_1/reading": 5}}}"#,
+                    expected: ["topics.rename.gas_1/reading: expected a topic string, got 5",
+                               "topics.rename.power_import: topic '$SYS/power' starts with '$', which brokers reserve"]),
+        BadDocument(name: "disable not a list of strings", json: #"{"topics": {"disable": ["phases", 3]}}"#,
+                    expected: ["topics.disable: expected a list of keys, OBIS codes or groups, got a list"]),
+        BadDocument(name: "negative interval", json: #"{"topics": {"intervals": {"power_import": -1}}}"#,
+                    expected: ["topics.intervals.power_import: expected a number of seconds ≥ 0, got -1"]),
+        BadDocument(name: "bad replay rate", json: #"{"replay": {"rate": "fast"}}"#,
+                    expected: [#"replay.rate: expected "max", "meter" or a number of seconds, got "fast""#]),
+        BadDocument(name: "bad log level", json: #"{"logging": {"level": "loud"}}"#,
+                    expected: [#"logging.level: expected one of trace, debug, info, notice, warning, error, critical, got "loud""#]),
+        BadDocument(name: "not an object", json: #"[1, 2]"#,
+                    expected: ["the configuration must be a JSON object ({ … })"]),
+        BadDocument(
+            name: "several problems at once, in a stable order",
+            json: #"""
+                {
+                  "topics": {"retain": "yes", "qos": 2},
+                  "mqtt": {"keepalive": true, "brokr": "localhost", "password": "a", "password_env": "X"},
+                  "meter": {"key": "abc"},
+                  "mqt": 1,
+                  "logging": {"level": "loud"}
+                }
+                """#,
+            expected: [
+                #"mqt: unknown setting; did you mean "mqtt"?"#,
+                "meter.key: the decryption key must be 32 hexadecimal digits (16 bytes), got 3 characters",
+                #"mqtt.brokr: unknown setting; did you mean "broker"?"#,
+                "mqtt: give only one of password, password_env",
+                "mqtt.keepalive: expected a number, got true",
+                "topics.qos: 2 is out of range (0…1)",
+                #"topics.retain: expected true or false, got "yes""#,
+                #"logging.level: expected one of trace, debug, info, notice, warning, error, critical, got "loud""#,
+            ]),
+    ]
+
+    @Test("a bad document produces exactly the expected problem lines", arguments: badDocuments)
+    func badDocument(_ document: BadDocument) {
+        #expect(Self.problems(document.json, environment: document.environment) == document.expected)
+    }
+
+    @Test("the problems come in the same order every time")
+    func stableOrder() throws {
+        let document = try #require(Self.badDocuments.last)
+        for _ in 0..<20 {
+            #expect(Self.problems(document.json) == document.expected)
+        }
+    }
+
+    @Test("invalid JSON is one problem naming the document")
+    func invalidJSON() throws {
+        for text in [#"{"mqtt": "#, "", "{mqtt: 1}", #"{"mqtt": {"broker": "a"}"#] {
+            do {
+                _ = try ConfigurationFile.parse(Data(text.utf8), name: "p1mqtt.json", environment: [:])
+                Issue.record("\(text.debugDescription) parsed")
+            } catch {
+                #expect(error.problems.count == 1, "\(error.problems)")
+                // The reason after the prefix is Foundation's own wording.
+                #expect(error.problems.first?.hasPrefix("p1mqtt.json: not valid JSON: ") == true, "\(error.problems)")
+                #expect(error.description == error.problems.joined(separator: "\n"))
+            }
+        }
+    }
+
+    @Test("load(path:) names a file that cannot be read")
+    func missingFile() {
+        #expect(throws: ConfigurationError.self) {
+            _ = try ConfigurationFile.load(path: "/nonexistent/p1mqtt.json", environment: [:])
+        }
+        do {
+            _ = try ConfigurationFile.load(path: "/nonexistent/p1mqtt.json", environment: [:])
+        } catch {
+            #expect(error.problems == ["/nonexistent/p1mqtt.json: cannot read the file (does it exist, and may p1mqtt read it?)"])
+        }
+    }
+
+    // MARK: - Good documents
+
+    @Test("config/p1mqtt.json parses to the defaults")
+    func shippedConfiguration() throws {
+        let path = Self.repositoryRoot.appendingPathComponent("config/p1mqtt.json").path
+        let settings = try ConfigurationFile.load(path: path, environment: [:])
+        let defaults = Settings()
+        #expect(settings.source == defaults.source)
+        #expect(settings.variant == defaults.variant)
+        #expect(settings.key == defaults.key)
+        #expect(settings.verifyTag == defaults.verifyTag)
+        #expect(settings.broker == defaults.broker)
+        #expect(settings.clientID == defaults.clientID)
+        #expect(settings.username == defaults.username)
+        #expect(settings.password == defaults.password)
+        #expect(settings.keepalive == defaults.keepalive)
+        #expect(settings.protocolVersion == defaults.protocolVersion)
+        #expect(settings.tls == defaults.tls)
+        #expect(settings.baseTopic == defaults.baseTopic)
+        #expect(settings.telegramTopic == defaults.telegramTopic)
+        #expect(settings.rawTopic == defaults.rawTopic)
+        #expect(settings.qos == defaults.qos)
+        #expect(settings.retain == defaults.retain)
+        #expect(settings.renames == defaults.renames)
+        #expect(settings.disabled == defaults.disabled)
+        #expect(settings.minimumInterval == defaults.minimumInterval)
+        #expect(settings.intervals == defaults.intervals)
+        #expect(settings.onlyOnChange == defaults.onlyOnChange)
+        #expect(settings.guardRegisters == defaults.guardRegisters)
+        #expect(settings.rate == defaults.rate)
+        #expect(settings.exitAtEnd == defaults.exitAtEnd)
+        #expect(settings.discovery == defaults.discovery)
+        #expect(settings.discoveryPrefix == defaults.discoveryPrefix)
+        #expect(settings.logLevel == defaults.logLevel)
+        #expect(settings == defaults)
+    }
+
+    @Test("an empty document gives the defaults")
+    func emptyDocument() throws {
+        #expect(try Self.parse("{}") == Settings())
+        #expect(try Self.parse(#"{"$schema": "x", "comment": "anything"}"#) == Settings())
+    }
+
+    @Test("the password comes from password_file (trailing newline trimmed)")
+    func passwordFile() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("password")
+        try Data("s3cret with spaces\n".utf8).write(to: file)
+        let settings = try Self.parse(#"{"mqtt": {"username": "meter", "password_file": "\#(file.path)"}}"#)
+        #expect(settings.password == "s3cret with spaces")
+        #expect(settings.username == "meter")
+
+        let keyFile = directory.appendingPathComponent("key")
+        try Data("\(Self.hex32)\r\n".utf8).write(to: keyFile)
+        #expect(try Self.parse(#"{"meter": {"key_file": "\#(keyFile.path)"}}"#).key == Self.hex32)
+    }
+
+    @Test("the password comes from password_env, looked up in the given environment")
+    func passwordEnvironment() throws {
+        let settings = try Self.parse(#"{"mqtt": {"password_env": "P1MQTT_PW"}}"#,
+                                      environment: ["P1MQTT_PW": "hunter2", "OTHER": "x"])
+        #expect(settings.password == "hunter2")
+        let key = try Self.parse(#"{"meter": {"key_env": "METER_KEY"}}"#, environment: ["METER_KEY": Self.hex32])
+        #expect(key.key == Self.hex32)
+        #expect(try Self.parse(#"{"mqtt": {"password": "inline"}}"#).password == "inline")
+        #expect(try Self.parse(#"{"mqtt": {"password": "inline", "password_file": null}}"#).password == "inline")
+    }
+
+    @Test("topics: base, renames, switched-off values, intervals and flags are read")
+    func topicsSection() throws {
+        let settings = try Self.parse(#"""
+            {
+              "topics": {
+                "base": "home/meter",
+                "telegram": null,
+                "raw": "raw",
+                "qos": 1,
+                "retain": false,
+                "rename": {"energy_import_tariff_1": "import/low", "0-1:24.2.1": "/gas/total"},
+                "disable": ["phases", "1-0:2.7.0", "gas_1"],
+                "min_interval": 10,
+                "intervals": {"power_import": 2.5, "gas_1/reading": 300},
+                "only_on_change": true,
+                "guard_registers": false
+              },
+              "replay": {"rate": 0.5, "exit_at_end": true},
+              "homeassistant": {"discovery": false, "prefix": "ha"},
+              "meter": {"variant": "belgium", "key": "\#(Self.hex32)", "verify_tag": false},
+              "mqtt": {"broker": "[::1]:8883", "client_id": "meter-1", "keepalive": 60, "protocol": "5"},
+              "logging": {"level": "debug"},
+              "source": "file:capture.txt"
+            }
+            """#)
+        #expect(settings.baseTopic == "home/meter")
+        #expect(settings.telegramTopic == nil)
+        #expect(settings.rawTopic == "raw")
+        #expect(settings.qos == 1)
+        #expect(settings.retain == false)
+        #expect(settings.renames == ["energy_import_tariff_1": "import/low", "0-1:24.2.1": "/gas/total"])
+        #expect(settings.disabled == ["phases", "1-0:2.7.0", "gas_1"])
+        #expect(settings.minimumInterval == 10)
+        #expect(settings.intervals == ["power_import": 2.5, "gas_1/reading": 300])
+        #expect(settings.onlyOnChange)
+        #expect(settings.guardRegisters == false)
+        #expect(settings.rate == .interval(0.5))
+        #expect(settings.exitAtEnd)
+        #expect(settings.discovery == false)
+        #expect(settings.discoveryPrefix == "ha")
+        #expect(settings.variant == .belgium)
+        #expect(settings.key == Self.hex32)
+        #expect(settings.verifyTag == false)
+        #expect(settings.broker == "[::1]:8883")
+        #expect(settings.clientID == "meter-1")
+        #expect(settings.keepalive == 60)
+        #expect(settings.protocolVersion == .v5)
+        #expect(settings.logLevel == "debug")
+        #expect(settings.source == "file:capture.txt")
+    }
+
+    @Test("the topics section reaches the publisher through BridgeFactory")
+    func factoryUsesTopics() throws {
+        var settings = try Self.parse(#"""
+            {"topics": {"base": "home/meter", "rename": {"power_import": "power"}, "disable": ["phases"],
+                        "min_interval": 10, "intervals": {"voltage_l1": 60}, "only_on_change": true, "qos": 1}}
+            """#)
+        settings.source = "simulator"
+        let configuration = try BridgeFactory.configuration(from: settings)
+        let publish = configuration.publish
+        #expect(publish.topics.base == "home/meter")
+        #expect(publish.topics.renames == ["power_import": "power"])
+        #expect(publish.topics.disabled == ["phases"])
+        #expect(publish.throttle.interval == 10)
+        #expect(publish.throttle.intervals == ["voltage_l1": 60])
+        #expect(publish.throttle.onlyOnChange)
+        #expect(publish.qos == 1)
+        #expect(publish.availabilityTopic == "home/meter/status")
+        #expect(configuration.isReplay == false)
+        #expect(configuration.mqtt.host == "localhost")
+        #expect(configuration.mqtt.port == 1883)
+    }
+
+    // MARK: - BridgeFactory errors
+
+    @Test("BridgeFactory: a file: source that cannot be opened is reported before anything connects")
+    func factoryMissingFile() {
+        var settings = Settings()
+        settings.source = "file:/nonexistent/p1mqtt/capture.txt"
+        do {
+            _ = try BridgeFactory.configuration(from: settings)
+            Issue.record("a missing capture file was accepted")
+        } catch {
+            #expect(error.problems == ["source: cannot open /nonexistent/p1mqtt/capture.txt: No such file or directory"])
+        }
+    }
+
+    @Test("BridgeFactory: a directory is not a readable file: source")
+    func factoryDirectory() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var settings = Settings()
+        settings.source = "file:\(directory.path)"
+        do {
+            _ = try BridgeFactory.configuration(from: settings)
+            Issue.record("file:\(directory.path) (a directory) was accepted as a capture file")
+        } catch {
+            #expect(error.problems.count == 1)
+            #expect(error.problems.first?.hasPrefix("source: ") == true)
+            #expect(error.problems.first?.contains(directory.path) == true)
+        }
+    }
+
+    @Test("BridgeFactory: a readable file: source is a replay; serial and tcp are not supported yet")
+    func factorySources() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("capture.txt")
+        try Data(TestTelegrams.dsmr5()).write(to: file)
+        var settings = Settings()
+        settings.source = "file:\(file.path)"
+        let configuration = try BridgeFactory.configuration(from: settings)
+        #expect(configuration.isReplay)
+        #expect(configuration.source.name == "file \(file.path)")
+
+        for source in ["serial:/dev/ttyUSB0", "tcp://192.168.1.5:2001"] {
+            settings.source = source
+            do {
+                _ = try BridgeFactory.configuration(from: settings)
+                Issue.record("\(source) was accepted")
+            } catch {
+                #expect(error.problems == ["source: '\(source)' is not supported by this version yet; use simulator, file:PATH or - (standard input)"])
+            }
+        }
+        settings.source = "nonsense"
+        #expect(throws: ConfigurationError.self) { _ = try BridgeFactory.configuration(from: settings) }
+        settings.source = "simulator"
+        settings.key = Self.hex31
+        do {
+            _ = try BridgeFactory.configuration(from: settings)
+            Issue.record("a 31-digit key was accepted")
+        } catch {
+            #expect(error.problems == ["meter.key: the decryption key must be 32 hexadecimal digits (16 bytes)"])
+        }
+        settings.key = nil
+        settings.broker = "broker.example:0"
+        do {
+            _ = try BridgeFactory.configuration(from: settings)
+            Issue.record("port 0 was accepted")
+        } catch {
+            #expect(error.problems == ["mqtt.broker: port 0 is out of range (1…65535)"])
+        }
+    }
+
+    @Test("BridgeFactory: TLS changes the default port to 8883")
+    func factoryTLSPort() throws {
+        var settings = Settings()
+        settings.broker = "broker.example"
+        settings.tls = MQTTConfiguration.TLS()
+        #expect(try BridgeFactory.configuration(from: settings).mqtt.port == 8883)
+        settings.broker = "broker.example:8884"
+        #expect(try BridgeFactory.configuration(from: settings).mqtt.port == 8884)
+        settings.tls = nil
+        settings.broker = "broker.example"
+        #expect(try BridgeFactory.configuration(from: settings).mqtt.port == 1883)
+    }
+
+    // MARK: - BrokerAddress
+
+    @Test("BrokerAddress.parse: host, host:port, [IPv6]:port", arguments: [
+        ("localhost", "localhost", 1883),
+        ("broker.example", "broker.example", 1883),
+        ("host:1884", "host", 1884),
+        ("192.168.1.10:8883", "192.168.1.10", 8883),
+        ("[::1]:1883", "::1", 1883),
+        ("[::1]", "::1", 1883),
+        ("[fe80::1%eth0]:1884", "fe80::1%eth0", 1884),
+        ("::1", "::1", 1883),
+        ("host:65535", "host", 65535),
+        ("host:1", "host", 1),
+    ])
+    func brokerAddress(text: String, host: String, port: Int) {
+        switch BrokerAddress.parse(text) {
+        case .success(let address):
+            #expect(address.host == host)
+            #expect(address.port == port)
+        case .failure(let problem):
+            Issue.record("\(text): \(problem)")
+        }
+    }
+
+    @Test("BrokerAddress.parse: the default port can be chosen")
+    func brokerDefaultPort() {
+        #expect(BrokerAddress.parse("host", defaultPort: 8883).value?.port == 8883)
+        #expect(BrokerAddress.parse("host:1883", defaultPort: 8883).value?.port == 1883)
+    }
+
+    @Test("BrokerAddress.parse: bad ports and hosts are explained", arguments: [
+        ("host:abc", "'host:abc': the port must be a number"),
+        ("host:", "'host:': the port must be a number"),
+        ("host:0", "port 0 is out of range (1…65535)"),
+        ("host:65536", "port 65536 is out of range (1…65535)"),
+        ("host:-1", "port -1 is out of range (1…65535)"),
+        (":1883", "':1883' has no host name"),
+        ("", "'' has no host name"),
+        ("[::1", "'[::1' has an opening [ without ]"),
+        ("[::1]1883", "'[::1]1883' is not [HOST]:PORT"),
+        ("[::1]:http", "'[::1]:http' is not [HOST]:PORT"),
+        ("[]:1883", "'[]:1883' has no host name"),
+    ])
+    func badBrokerAddress(text: String, expected: String) {
+        switch BrokerAddress.parse(text) {
+        case .success(let address): Issue.record("\(text) parsed as \(address)")
+        case .failure(let problem): #expect(problem.description == expected)
+        }
+    }
+
+    // MARK: - SourceSpec
+
+    @Test("SourceSpec parses every documented form", arguments: [
+        ("simulator", SourceSpec.simulator(.dsmr5)),
+        ("simulator:dsmr5", .simulator(.dsmr5)),
+        ("file:capture.txt", .file("capture.txt")),
+        ("file:/var/log/p1 capture.txt", .file("/var/log/p1 capture.txt")),
+        ("-", .standardInput),
+        ("serial:/dev/ttyUSB0", .serial(device: "/dev/ttyUSB0", settings: nil)),
+        ("serial:/dev/ttyUSB0@115200/8N1", .serial(device: "/dev/ttyUSB0", settings: "115200/8N1")),
+        ("serial:/dev/ttyS0@9600/7E1", .serial(device: "/dev/ttyS0", settings: "9600/7E1")),
+        ("/dev/ttyAMA0", .serial(device: "/dev/ttyAMA0", settings: nil)),
+        ("/dev/ttyUSB1@115200/8N1", .serial(device: "/dev/ttyUSB1", settings: "115200/8N1")),
+        ("tcp://192.168.1.5:2001", .tcp(host: "192.168.1.5", port: 2001)),
+        ("tcp://p1.local:23", .tcp(host: "p1.local", port: 23)),
+        ("tcp://[fe80::1]:2001", .tcp(host: "fe80::1", port: 2001)),
+        ("rfxtrx+serial:/dev/ttyUSB1", .rfxtrxSerial(device: "/dev/ttyUSB1")),
+        ("rfxtrx+tcp://10.0.0.2:10001", .rfxtrxTCP(host: "10.0.0.2", port: 10001)),
+    ])
+    func sourceSpec(text: String, expected: SourceSpec) throws {
+        let spec = try SourceSpec(parsing: text)
+        #expect(spec == expected)
+        // The description is a specification that parses back to the same source.
+        #expect(try SourceSpec(parsing: spec.description) == spec)
+        #expect(spec.isReplay == (text.hasPrefix("file:")))
+    }
+
+    @Test("SourceSpec descriptions", arguments: [
+        (SourceSpec.simulator(.dsmr5), "simulator:dsmr5"),
+        (.file("a.txt"), "file:a.txt"),
+        (.standardInput, "-"),
+        (.serial(device: "/dev/ttyUSB0", settings: nil), "serial:/dev/ttyUSB0"),
+        (.serial(device: "/dev/ttyUSB0", settings: "115200/8N1"), "serial:/dev/ttyUSB0@115200/8N1"),
+        (.tcp(host: "h", port: 1), "tcp://h:1"),
+        (.rfxtrxSerial(device: "/dev/x"), "rfxtrx+serial:/dev/x"),
+        (.rfxtrxTCP(host: "h", port: 2), "rfxtrx+tcp://h:2"),
+    ])
+    func sourceDescription(spec: SourceSpec, text: String) {
+        #expect(spec.description == text)
+    }
+
+    @Test("SourceSpec explains what is wrong", arguments: [
+        ("simulator:dsmr9", "unknown simulator profile 'dsmr9'; available: dsmr5"),
+        ("file:", "source 'file:' needs a path, e.g. file:capture.txt"),
+        ("serial:", "source 'serial:' needs a device, e.g. serial:/dev/ttyUSB0"),
+        ("serial:@115200/8N1", "source 'serial:' needs a device, e.g. serial:/dev/ttyUSB0"),
+        ("tcp://host", "source 'tcp://host' needs HOST:PORT with a port from 1 to 65535"),
+        ("tcp://host:0", "source 'tcp://host:0' needs HOST:PORT with a port from 1 to 65535"),
+        ("tcp://host:65536", "source 'tcp://host:65536' needs HOST:PORT with a port from 1 to 65535"),
+        ("tcp://host:port", "source 'tcp://host:port' needs HOST:PORT with a port from 1 to 65535"),
+        ("tcp://:2001", "source 'tcp://:2001' needs HOST:PORT with a port from 1 to 65535"),
+        ("rfxtrx+tcp://host", "source 'rfxtrx+tcp://host' needs HOST:PORT with a port from 1 to 65535"),
+        ("", "unknown source ''; use one of: simulator[:PROFILE], file:PATH, -, serial:DEVICE[@115200/8N1], tcp://HOST:PORT, rfxtrx+serial:DEVICE, rfxtrx+tcp://HOST:PORT"),
+        ("mqtt://broker", "unknown source 'mqtt://broker'; use one of: simulator[:PROFILE], file:PATH, -, serial:DEVICE[@115200/8N1], tcp://HOST:PORT, rfxtrx+serial:DEVICE, rfxtrx+tcp://HOST:PORT"),
+        ("capture.txt", "unknown source 'capture.txt'; use one of: simulator[:PROFILE], file:PATH, -, serial:DEVICE[@115200/8N1], tcp://HOST:PORT, rfxtrx+serial:DEVICE, rfxtrx+tcp://HOST:PORT"),
+    ])
+    func badSourceSpec(text: String, expected: String) {
+        do {
+            let spec = try SourceSpec(parsing: text)
+            Issue.record("\(text.debugDescription) parsed as \(spec)")
+        } catch {
+            #expect(error.description == expected)
+        }
+    }
+
+    @Test("SourceSpec: rfxtrx+serial: without a device is an error, like serial:")
+    func rfxtrxWithoutDevice() {
+        #expect(throws: SourceSpec.ParseError.self, "rfxtrx+serial: with no device was accepted") {
+            _ = try SourceSpec(parsing: "rfxtrx+serial:")
+        }
+    }
+
+    // MARK: - ReplayRate
+
+    @Test("ReplayRate parses max, meter and seconds", arguments: [
+        ("max", ReplayRate.max), ("meter", .meter), ("1", .interval(1)), ("0.25", .interval(0.25)), ("2.5", .interval(2.5)),
+        ("0", .max), ("0.0", .max),
+    ])
+    func replayRate(text: String, expected: ReplayRate) {
+        #expect(ReplayRate(text) == expected)
+    }
+
+    @Test("ReplayRate rejects everything else", arguments: ["fast", "", "-1", "-0.5", "inf", "nan", "MAX", "1s", " 1"])
+    func badReplayRate(text: String) {
+        #expect(ReplayRate(text) == nil)
+    }
+
+    @Test("ReplayRate descriptions and pauses")
+    func replayPauses() throws {
+        #expect(ReplayRate.max.description == "max")
+        #expect(ReplayRate.meter.description == "meter")
+        #expect(ReplayRate.interval(2.5).description == "2.5")
+        #expect(ReplayRate(ReplayRate.interval(2.5).description) == .interval(2.5))
+        let t0 = MeterTimestamp(secondsSince1970: 1_700_000_000)
+        let t5 = MeterTimestamp(secondsSince1970: 1_700_000_005)
+        let t600 = MeterTimestamp(secondsSince1970: 1_700_000_600)
+        #expect(ReplayRate.max.pause(after: t0, before: t5) == 0)
+        #expect(ReplayRate.interval(2).pause(after: t0, before: t600) == 2)
+        #expect(ReplayRate.meter.pause(after: t0, before: t5) == 5)
+        // Gaps are capped, clocks going backwards do not stall, missing timestamps pace at 1 s.
+        #expect(ReplayRate.meter.pause(after: t0, before: t600) == 10)
+        #expect(ReplayRate.meter.pause(after: t5, before: t0) == 0)
+        #expect(ReplayRate.meter.pause(after: nil, before: t5) == 1)
+        #expect(ReplayRate.meter.pause(after: t0, before: nil) == 1)
+        #expect(try Self.parse(#"{"replay": {"rate": "max"}}"#).rate == .max)
+        #expect(try Self.parse(#"{"replay": {"rate": "meter"}}"#).rate == .meter)
+        #expect(try Self.parse(#"{"replay": {"rate": 2}}"#).rate == .interval(2))
+        #expect(try Self.parse(#"{"replay": {"rate": "0.5"}}"#).rate == .interval(0.5))
+    }
+}
+
+private extension Result {
+    var value: Success? {
+        if case .success(let value) = self { return value }
+        return nil
+    }
+}
