@@ -7,12 +7,13 @@ cd "$(dirname "$0")/.."
 source scripts/install-deps.sh
 command -v /usr/bin/time >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y -qq time >/dev/null; }
 telegrams=${1:-5000}
-swift build -c release --product p1mqtt >/dev/null
+swift build -c release --static-swift-stdlib --product p1mqtt >/dev/null
 bin="$(swift build -c release --show-bin-path)/p1mqtt"
 work=$(mktemp -d)
 port=18900
 while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n' "$port" > "$work/m.conf"
+# A subscriber that falls behind would otherwise lose QoS 0 messages beyond mosquitto's default queue of 1000.
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 10000000\n' "$port" > "$work/m.conf"
 mosquitto -c "$work/m.conf" > "$work/m.log" 2>&1 &
 broker=$!
 trap '{ kill -KILL $broker && wait $broker; } 2>/dev/null; rm -rf "$work"' EXIT
@@ -23,18 +24,26 @@ for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
 per=$("$bin" simulate --stdout --count 1 --interval 0 --start 1763700000 | "$bin" parse - 2>/dev/null | python3 -c '
 import json,sys; t=json.loads(sys.stdin.readline()); print(len([k for k in t["objects"] if not k.startswith("0-1:")]) + 4 + 1)' 2>/dev/null || echo 0)
 
-count_messages() { # topic-filter expected -> prints count and seconds between first and last message
-  mosquitto_sub -h 127.0.0.1 -p "$port" -t "$1" -q 0 -F '%U' -W 120 -C "$2" > "$work/sub.txt" 2>/dev/null &
-  echo $!
+# Starts a subscriber writing one arrival time per message, and returns once it demonstrably receives
+# (a probe message on the filter's ready/ topic arrived), so no message of the run is missed.
+start_subscriber() { # filter expected
+  mosquitto_sub -h 127.0.0.1 -p "$port" -t "$1" -t "ready/$1" -q 0 -F '%t %U' -W 300 -C "$(( $2 + 1 ))" > "$work/sub.raw" 2>/dev/null &
+  sub=$!
+  until [ -s "$work/sub.raw" ]; do
+    mosquitto_pub -h 127.0.0.1 -p "$port" -t "ready/${1%/#}/probe" -m x
+    sleep 0.2
+  done
+  # Later probes may still arrive; they are filtered out below.
 }
+arrivals() { grep -v '^ready/' "$work/sub.raw" | cut -d' ' -f2 > "$work/sub.txt"; }
 
 # 1. p1mqtt
-sub=$(count_messages 'bench/#' 999999999)
-sleep 0.3
+start_subscriber 'bench/#' 999999999
 /usr/bin/time -f '%e %U %S %M' -o "$work/time.txt" "$bin" run --broker "127.0.0.1:$port" --base-topic bench \
   --source "file:$work/capture.txt" --rate max --exit-at-end --no-discovery --log-level warning 2>"$work/p1.log"
 sleep 1
 kill "$sub" 2>/dev/null; wait "$sub" 2>/dev/null || true
+arrivals
 received=$(wc -l < "$work/sub.txt")
 first=$(head -1 "$work/sub.txt"); last=$(tail -1 "$work/sub.txt")
 p1_seconds=$(python3 -c "print(max(1e-6, $last - $first))")
@@ -45,10 +54,12 @@ python3 -c "
 import sys
 n=$received
 sys.stdout.write(''.join('%d.%03d\n' % (i, i % 1000) for i in range(n)))" > "$work/lines.txt"
-sub=$(count_messages 'ceiling/#' "$received")
-sleep 0.3
+start_subscriber 'ceiling/#' "$received"
 mosquitto_pub -h 127.0.0.1 -p "$port" -t ceiling/x -l -q 0 < "$work/lines.txt"
-wait "$sub" 2>/dev/null || true
+# Give the subscriber up to 60 s to receive everything, then stop it.
+for _ in $(seq 600); do [ "$(grep -c '^ceiling/' "$work/sub.raw")" -ge "$received" ] && break; sleep 0.1; done
+kill "$sub" 2>/dev/null; wait "$sub" 2>/dev/null || true
+arrivals
 pub_received=$(wc -l < "$work/sub.txt")
 first=$(head -1 "$work/sub.txt"); last=$(tail -1 "$work/sub.txt")
 pub_seconds=$(python3 -c "print(max(1e-6, $last - $first))")

@@ -88,7 +88,7 @@ public struct TopicMap: Sendable, Hashable {
     public static func problem(with topic: String) -> String? {
         if topic.isEmpty { return "topic is empty" }
         if topic.contains("+") || topic.contains("#") { return "topic '\(topic)' contains a wildcard (+ or #)" }
-        if topic.hasPrefix("$") { return "topic '\(topic)' starts with '$', which brokers reserve" }
+        if topic.drop(while: { $0 == "/" }).hasPrefix("$") { return "topic '\(topic)' starts with '$', which brokers reserve" }
         if topic.split(separator: "/", omittingEmptySubsequences: false).dropFirst(topic.hasPrefix("/") ? 1 : 0)
             .contains(where: \.isEmpty)
         {

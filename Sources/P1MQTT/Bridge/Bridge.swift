@@ -37,6 +37,8 @@ public struct Bridge: Service {
 
     /// The configuration.
     public let configuration: Configuration
+    /// How many messages a replay may have queued in libmosquitto before it waits.
+    static let maximumOutstanding = 2000
     private let logger: Logger
 
     /// Creates a bridge.
@@ -142,6 +144,12 @@ public struct Bridge: Service {
                 first = false
                 previous = telegram.timestamp
                 publisher.publish(telegram, to: client, now: monotonicSeconds())
+                if configuration.isReplay {
+                    // Backpressure: libmosquitto queues without limit; a replay must not outrun the socket.
+                    while client.outstanding > Self.maximumOutstanding, client.isConnected {
+                        try await Task.sleep(for: .microseconds(500))
+                    }
+                }
             }
             telegrams.removeAll(keepingCapacity: true)
         }

@@ -65,6 +65,8 @@ extension MQTTClient {
             // acknowledged soon; starting the count afresh means a lost acknowledgement can never block
             // QoS 1 publishing for good.
             state.unacknowledged.removeAll()
+            // Queued QoS 0 packets of the old connection were discarded with it; their callbacks never come.
+            state.outstanding = 0
             // A clean session forgets subscriptions, so every connect re-issues them.
             for subscription in state.subscriptions {
                 issue(subscription)
@@ -94,7 +96,10 @@ extension MQTTClient {
 
     /// The broker acknowledged a QoS 1/2 message, or a QoS 0 message was written (network thread).
     func didPublish(messageID: Int32, reasonCode: Int32) {
-        state.withLock { _ = $0.unacknowledged.remove(messageID) }
+        state.withLock { state in
+            _ = state.unacknowledged.remove(messageID)
+            state.outstanding = max(0, state.outstanding - 1)
+        }
         // MQTT 5 reason codes below 0x80 are successes (0x10: "no matching subscribers").
         if reasonCode >= 0x80 {
             let reason = mosquitto_reason_string(reasonCode).map { String(cString: $0) } ?? "reason code \(reasonCode)"

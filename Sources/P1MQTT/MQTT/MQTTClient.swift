@@ -96,6 +96,8 @@ public final class MQTTClient: @unchecked Sendable {
         var subscriptions: [Subscription] = []
         /// Message IDs of QoS 1/2 publishes not yet acknowledged by the broker.
         var unacknowledged: Set<Int32> = []
+        /// Messages handed to libmosquitto whose write (QoS 0) or acknowledgement (QoS 1/2) is still pending.
+        var outstanding = 0
         var statistics = Statistics()
     }
 
@@ -300,6 +302,13 @@ public final class MQTTClient: @unchecked Sendable {
         state.withLock { $0.connected }
     }
 
+    /// Messages handed to libmosquitto and not yet written to the socket (QoS 0) or acknowledged (QoS 1/2).
+    /// libmosquitto's send queue is unbounded, so a producer faster than the network (a replay at full speed)
+    /// waits while this is high.
+    public var outstanding: Int {
+        state.withLock { $0.outstanding }
+    }
+
     /// The counters.
     public var statistics: Statistics {
         state.withLock { $0.statistics }
@@ -349,6 +358,7 @@ public final class MQTTClient: @unchecked Sendable {
             switch code {
             case MOSQ_ERR_SUCCESS.rawValue:
                 state.statistics.published += 1
+                state.outstanding += 1
                 if qos > 0 { state.unacknowledged.insert(messageID) }
                 return true
             case MOSQ_ERR_NO_CONN.rawValue:

@@ -29,7 +29,13 @@ public struct FileByteSource: ByteSource {
         guard let path else { return }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SourceError("cannot open \(path): \(String(cString: strerror(errno)))") }
-        close(fd)
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw SourceError("cannot inspect \(path): \(String(cString: strerror(errno)))") }
+        let type = info.st_mode & S_IFMT
+        guard type == S_IFREG || type == S_IFIFO || type == S_IFCHR else {
+            throw SourceError("\(path) is not a file (a directory?); give a capture file")
+        }
     }
 
     /// The file's content in chunks.

@@ -42,7 +42,7 @@ public enum SourceSpec: Sendable, Hashable, CustomStringConvertible {
             self = .file(path)
         } else if text.hasPrefix("serial:") || text.hasPrefix("/dev/") {
             let rest = text.hasPrefix("serial:") ? String(text.dropFirst("serial:".count)) : text
-            let parts = rest.split(separator: "@", maxSplits: 1).map(String.init)
+            let parts = rest.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             guard let device = parts.first, !device.isEmpty else {
                 throw ParseError(description: "source 'serial:' needs a device, e.g. serial:/dev/ttyUSB0")
             }
@@ -51,7 +51,11 @@ public enum SourceSpec: Sendable, Hashable, CustomStringConvertible {
             let (host, port) = try Self.hostPort(String(text.dropFirst("tcp://".count)), text)
             self = .tcp(host: host, port: port)
         } else if text.hasPrefix("rfxtrx+serial:") {
-            self = .rfxtrxSerial(device: String(text.dropFirst("rfxtrx+serial:".count)))
+            let device = String(text.dropFirst("rfxtrx+serial:".count))
+            guard !device.isEmpty else {
+                throw ParseError(description: "source 'rfxtrx+serial:' needs a device, e.g. rfxtrx+serial:/dev/ttyUSB0")
+            }
+            self = .rfxtrxSerial(device: device)
         } else if text.hasPrefix("rfxtrx+tcp://") {
             let (host, port) = try Self.hostPort(String(text.dropFirst("rfxtrx+tcp://".count)), text)
             self = .rfxtrxTCP(host: host, port: port)

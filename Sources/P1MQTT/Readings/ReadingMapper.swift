@@ -51,8 +51,10 @@ public enum ReadingMapper {
         }
         func derived(_ key: String, _ number: MeterNumber?, unit: String?, kind: Reading.Kind) {
             guard let number, let definition = ObisCatalogue.definition(forKey: key) else { return }
+            var groups = [definition.quantity.rawValue, "derived"]
+            if key.hasSuffix("_l1") || key.hasSuffix("_l2") || key.hasSuffix("_l3") { groups.append("phases") }
             readings.append(Reading(
-                value: TopicMap.Value(key: key, code: nil, groups: [definition.quantity.rawValue, "derived"]),
+                value: TopicMap.Value(key: key, code: nil, groups: groups),
                 payload: .number(number), unit: unit ?? definition.unit, kind: kind))
         }
         for suffix in ["", "_l1", "_l2", "_l3"] {
