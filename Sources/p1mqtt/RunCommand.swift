@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Logging
 import Mapping
 import P1MQTT
@@ -123,7 +123,7 @@ struct RunCommand: AsyncParsableCommand {
         if let username { settings.username = username }
         if let passwordFile {
             if let data = FileManager.default.contents(atPath: passwordFile) {
-                settings.password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
+                settings.password = String(String(decoding: data, as: UTF8.self).reversed().drop { $0 == "\n" || $0 == "\r" }.reversed())
             } else {
                 problems.append("--password-file: cannot read \(passwordFile)")
             }

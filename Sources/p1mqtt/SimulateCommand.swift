@@ -1,5 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import P1MQTT
 
 /// `p1mqtt simulate`: the built-in simulated meter, for testing other tools and for benchmarks.
@@ -60,7 +63,7 @@ struct SimulateCommand: ParsableCommand {
                 Output.write(buffer)
                 buffer.removeAll(keepingCapacity: true)
             }
-            if interval > 0 { Thread.sleep(forTimeInterval: interval) }
+            if interval > 0 { usleep(UInt32(min(interval, 3600) * 1_000_000)) }
         }
         Output.write(buffer)
     }

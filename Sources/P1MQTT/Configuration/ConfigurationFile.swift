@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Mapping
 
 /// Reads `p1mqtt.json` strictly: unknown keys (with a "did you mean"), wrong types, values out of range and
@@ -20,12 +20,14 @@ public enum ConfigurationFile {
                              environment: [String: String] = ProcessInfo.processInfo.environment)
         throws(ConfigurationError) -> Settings
     {
-        let root: Any
+        let root: JSONValue
         do {
-            root = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-        } catch {
-            let reason = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
+            root = try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch let DecodingError.dataCorrupted(context) {
+            let reason = (context.underlyingError.map { "\($0)" } ?? context.debugDescription)
             throw ConfigurationError(["\(name): not valid JSON: \(reason)"])
+        } catch {
+            throw ConfigurationError(["\(name): not valid JSON: \(error)"])
         }
         var reader = Reader(environment: environment)
         let settings = reader.read(root)
@@ -39,9 +41,9 @@ private struct Reader {
     let environment: [String: String]
     var problems: [String] = []
 
-    mutating func read(_ root: Any) -> Settings {
+    mutating func read(_ root: JSONValue) -> Settings {
         var settings = Settings()
-        guard let object = root as? [String: Any] else {
+        guard case .object(let object) = root else {
             problems.append("the configuration must be a JSON object ({ … })")
             return settings
         }
@@ -56,9 +58,14 @@ private struct Reader {
         if let replay = section(object, "replay") {
             check(replay, "replay", allowed: ["rate", "exit_at_end"])
             if let rate = value(replay, "rate", path: "replay.rate") {
-                let text = (rate as? String) ?? (rate as? NSNumber).map { "\($0)" } ?? ""
+                let text: String
+                switch rate {
+                case .string(let value): text = value
+                case .number(let value): text = String(value)
+                default: text = ""
+                }
                 if let parsed = ReplayRate(text) { settings.rate = parsed } else {
-                    problems.append("replay.rate: expected \"max\", \"meter\" or a number of seconds, got \(describe(rate))")
+                    problems.append("replay.rate: expected \"max\", \"meter\" or a number of seconds, got \(rate.described)")
                 }
             }
             if let exit = bool(replay, "exit_at_end", path: "replay.exit_at_end") { settings.exitAtEnd = exit }
@@ -73,7 +80,7 @@ private struct Reader {
                 }
             }
             if let name = string(homeAssistant, "device_name", path: "homeassistant.device_name") {
-                if name.trimmingCharacters(in: .whitespaces).isEmpty {
+                if name.trimmedWhitespace.isEmpty {
                     problems.append("homeassistant.device_name: must not be empty")
                 } else {
                     settings.meterName = name
@@ -93,7 +100,7 @@ private struct Reader {
         return settings
     }
 
-    private mutating func readMeter(_ meter: [String: Any], _ settings: inout Settings) {
+    private mutating func readMeter(_ meter: [String: JSONValue], _ settings: inout Settings) {
         check(meter, "meter", allowed: ["variant", "key", "key_file", "key_env", "authentication_key", "verify_tag", "max_telegram_size"])
         if let variant = string(meter, "variant", path: "meter.variant") {
             if let parsed = MeterVariant(name: variant) { settings.variant = parsed } else {
@@ -120,7 +127,7 @@ private struct Reader {
         }
     }
 
-    private mutating func readMQTT(_ mqtt: [String: Any], _ settings: inout Settings) {
+    private mutating func readMQTT(_ mqtt: [String: JSONValue], _ settings: inout Settings) {
         check(mqtt, "mqtt", allowed: ["broker", "client_id", "username", "password", "password_file", "password_env", "keepalive", "protocol", "tls"])
         if let broker = string(mqtt, "broker", path: "mqtt.broker") {
             if case .failure(let problem) = BrokerAddress.parse(broker) { problems.append("mqtt.broker: \(problem)") }
@@ -131,11 +138,10 @@ private struct Reader {
         if let password = secret(mqtt, "password", section: "mqtt") { settings.password = password }
         if let keepalive = integer(mqtt, "keepalive", path: "mqtt.keepalive", range: 5...3600) { settings.keepalive = keepalive }
         if let version = value(mqtt, "protocol", path: "mqtt.protocol") {
-            let text = (version as? String) ?? (version as? NSNumber).map { "\($0)" } ?? ""
-            switch text {
-            case "3.1.1", "311", "3": settings.protocolVersion = .v311
-            case "5", "5.0": settings.protocolVersion = .v5
-            default: problems.append("mqtt.protocol: expected \"3.1.1\" or \"5\", got \(describe(version))")
+            switch version {
+            case .string("3.1.1"), .string("311"), .string("3"), .number(3), .number(311): settings.protocolVersion = .v311
+            case .string("5"), .string("5.0"), .number(5): settings.protocolVersion = .v5
+            default: problems.append("mqtt.protocol: expected \"3.1.1\" or \"5\", got \(version.described)")
             }
         }
         if let tls = section(mqtt, "tls", path: "mqtt.tls") {
@@ -154,7 +160,7 @@ private struct Reader {
         }
     }
 
-    private mutating func readTopics(_ topics: [String: Any], _ settings: inout Settings) {
+    private mutating func readTopics(_ topics: [String: JSONValue], _ settings: inout Settings) {
         check(topics, "topics", allowed: ["base", "telegram", "raw", "qos", "retain", "rename", "disable", "min_interval", "intervals", "only_on_change", "guard_registers", "power_unit", "derived"])
         if let unit = string(topics, "power_unit", path: "topics.power_unit") {
             switch unit {
@@ -165,47 +171,53 @@ private struct Reader {
         }
         if let derived = bool(topics, "derived", path: "topics.derived") { settings.derivedValues = derived }
         if let base = topic(topics, "base", path: "topics.base") { settings.baseTopic = base }
-        if topics["telegram"] is NSNull { settings.telegramTopic = nil } else if let telegram = topic(topics, "telegram", path: "topics.telegram") {
+        if topics["telegram"] == .null { settings.telegramTopic = nil } else if let telegram = topic(topics, "telegram", path: "topics.telegram") {
             settings.telegramTopic = telegram
         }
         if let raw = topic(topics, "raw", path: "topics.raw") { settings.rawTopic = raw }
         if let qos = integer(topics, "qos", path: "topics.qos", range: 0...1) { settings.qos = qos }
         if let retain = bool(topics, "retain", path: "topics.retain") { settings.retain = retain }
         if let renames = value(topics, "rename", path: "topics.rename") {
-            if let map = renames as? [String: Any] {
+            if case .object(let map) = renames {
                 for (key, target) in map.sorted(by: { $0.key < $1.key }) {
-                    guard let target = target as? String else {
-                        problems.append("topics.rename.\(key): expected a topic string, got \(describe(target))")
+                    guard case .string(let target) = target else {
+                        problems.append("topics.rename.\(key): expected a topic string, got \(target.described)")
                         continue
                     }
                     if let problem = TopicMap.problem(with: target) { problems.append("topics.rename.\(key): \(problem)") }
                     settings.renames[key] = target
                 }
             } else {
-                problems.append("topics.rename: expected an object mapping keys or OBIS codes to topics, got \(describe(renames))")
+                problems.append("topics.rename: expected an object mapping keys or OBIS codes to topics, got \(renames.described)")
             }
         }
         if let disabled = value(topics, "disable", path: "topics.disable") {
-            if let list = disabled as? [Any], list.allSatisfy({ $0 is String }) {
-                settings.disabled = Set(list.compactMap { $0 as? String })
-            } else {
-                problems.append("topics.disable: expected a list of keys, OBIS codes or groups, got \(describe(disabled))")
+            let names: [String]? = {
+                guard case .array(let list) = disabled else { return nil }
+                let names = list.compactMap { item -> String? in
+                    if case .string(let name) = item { return name }
+                    return nil
+                }
+                return names.count == list.count ? names : nil
+            }()
+            if let names { settings.disabled = Set(names) } else {
+                problems.append("topics.disable: expected a list of keys, OBIS codes or groups, got \(disabled.described)")
             }
         }
         if let interval = number(topics, "min_interval", path: "topics.min_interval", range: 0...86_400) {
             settings.minimumInterval = interval
         }
         if let intervals = value(topics, "intervals", path: "topics.intervals") {
-            if let map = intervals as? [String: Any] {
+            if case .object(let map) = intervals {
                 for (key, seconds) in map.sorted(by: { $0.key < $1.key }) {
-                    guard let seconds = seconds as? NSNumber, !isBoolean(seconds), seconds.doubleValue >= 0 else {
-                        problems.append("topics.intervals.\(key): expected a number of seconds ≥ 0, got \(describe(seconds))")
+                    guard case .number(let value) = seconds, value >= 0 else {
+                        problems.append("topics.intervals.\(key): expected a number of seconds ≥ 0, got \(seconds.described)")
                         continue
                     }
-                    settings.intervals[key] = seconds.doubleValue
+                    settings.intervals[key] = value
                 }
             } else {
-                problems.append("topics.intervals: expected an object mapping keys to seconds, got \(describe(intervals))")
+                problems.append("topics.intervals: expected an object mapping keys to seconds, got \(intervals.described)")
             }
         }
         if let change = bool(topics, "only_on_change", path: "topics.only_on_change") { settings.onlyOnChange = change }
@@ -214,7 +226,7 @@ private struct Reader {
 
     // MARK: - Typed access
 
-    private mutating func check(_ object: [String: Any], _ path: String, allowed: [String]) {
+    private mutating func check(_ object: [String: JSONValue], _ path: String, allowed: [String]) {
         for key in object.keys.sorted() where !allowed.contains(key) {
             let field = path.isEmpty ? key : "\(path).\(key)"
             if let suggestion = allowed.min(by: { distance(key, $0) < distance(key, $1) }), distance(key, suggestion) <= 3 {
@@ -226,30 +238,30 @@ private struct Reader {
     }
 
     /// A present, non-null value.
-    private func value(_ object: [String: Any], _ key: String, path: String) -> Any? {
-        guard let value = object[key], !(value is NSNull) else { return nil }
+    private func value(_ object: [String: JSONValue], _ key: String, path: String) -> JSONValue? {
+        guard let value = object[key], value != .null else { return nil }
         return value
     }
 
-    private mutating func section(_ object: [String: Any], _ key: String, path: String? = nil) -> [String: Any]? {
+    private mutating func section(_ object: [String: JSONValue], _ key: String, path: String? = nil) -> [String: JSONValue]? {
         guard let value = value(object, key, path: path ?? key) else { return nil }
-        guard let section = value as? [String: Any] else {
-            problems.append("\(path ?? key): expected an object ({ … }), got \(describe(value))")
+        guard case .object(let section) = value else {
+            problems.append("\(path ?? key): expected an object ({ … }), got \(value.described)")
             return nil
         }
         return section
     }
 
-    private mutating func string(_ object: [String: Any], _ key: String, path: String) -> String? {
+    private mutating func string(_ object: [String: JSONValue], _ key: String, path: String) -> String? {
         guard let value = value(object, key, path: path) else { return nil }
-        guard let text = value as? String else {
-            problems.append("\(path): expected a string, got \(describe(value))")
+        guard case .string(let text) = value else {
+            problems.append("\(path): expected a string, got \(value.described)")
             return nil
         }
         return text
     }
 
-    private mutating func topic(_ object: [String: Any], _ key: String, path: String) -> String? {
+    private mutating func topic(_ object: [String: JSONValue], _ key: String, path: String) -> String? {
         guard let text = string(object, key, path: path) else { return nil }
         if let problem = TopicMap.problem(with: text) {
             problems.append("\(path): \(problem)")
@@ -258,29 +270,29 @@ private struct Reader {
         return text
     }
 
-    private mutating func bool(_ object: [String: Any], _ key: String, path: String) -> Bool? {
+    private mutating func bool(_ object: [String: JSONValue], _ key: String, path: String) -> Bool? {
         guard let value = value(object, key, path: path) else { return nil }
-        guard let number = value as? NSNumber, isBoolean(number) else {
-            problems.append("\(path): expected true or false, got \(describe(value))")
+        guard case .bool(let flag) = value else {
+            problems.append("\(path): expected true or false, got \(value.described)")
             return nil
         }
-        return number.boolValue
+        return flag
     }
 
-    private mutating func number(_ object: [String: Any], _ key: String, path: String, range: ClosedRange<Double>) -> Double? {
+    private mutating func number(_ object: [String: JSONValue], _ key: String, path: String, range: ClosedRange<Double>) -> Double? {
         guard let value = value(object, key, path: path) else { return nil }
-        guard let number = value as? NSNumber, !isBoolean(number) else {
-            problems.append("\(path): expected a number, got \(describe(value))")
+        guard case .number(let number) = value else {
+            problems.append("\(path): expected a number, got \(value.described)")
             return nil
         }
-        guard range.contains(number.doubleValue) else {
-            problems.append("\(path): \(number) is out of range (\(range.lowerBound.formatted0)…\(range.upperBound.formatted0))")
+        guard range.contains(number) else {
+            problems.append("\(path): \(value.described) is out of range (\(range.lowerBound.formatted0)…\(range.upperBound.formatted0))")
             return nil
         }
-        return number.doubleValue
+        return number
     }
 
-    private mutating func integer(_ object: [String: Any], _ key: String, path: String, range: ClosedRange<Int>) -> Int? {
+    private mutating func integer(_ object: [String: JSONValue], _ key: String, path: String, range: ClosedRange<Int>) -> Int? {
         guard let value = number(object, key, path: path, range: Double(range.lowerBound)...Double(range.upperBound)) else { return nil }
         guard value == value.rounded() else {
             problems.append("\(path): expected a whole number, got \(value)")
@@ -289,10 +301,9 @@ private struct Reader {
         return Int(value)
     }
 
-    private mutating func file(_ object: [String: Any], _ key: String, path: String) -> String? {
+    private mutating func file(_ object: [String: JSONValue], _ key: String, path: String) -> String? {
         guard let file = string(object, key, path: path) else { return nil }
-        var isDirectory: ObjCBool = false
-        if !FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) || isDirectory.boolValue {
+        if !FileKind.isRegularFile(file) {
             problems.append("\(path): file not found: \(file)")
         } else if !FileManager.default.isReadableFile(atPath: file) {
             problems.append("\(path): file not readable by this user: \(file)")
@@ -300,18 +311,17 @@ private struct Reader {
         return file
     }
 
-    private mutating func directory(_ object: [String: Any], _ key: String, path: String) -> String? {
+    private mutating func directory(_ object: [String: JSONValue], _ key: String, path: String) -> String? {
         guard let directory = string(object, key, path: path) else { return nil }
-        var isDirectory: ObjCBool = false
-        if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) || !isDirectory.boolValue {
+        if !FileKind.isDirectory(directory) {
             problems.append("\(path): directory not found: \(directory)")
         }
         return directory
     }
 
     /// A secret given inline, in a file (`<key>_file`) or in an environment variable (`<key>_env`).
-    private mutating func secret(_ object: [String: Any], _ key: String, section: String) -> String? {
-        let sources = [key, "\(key)_file", "\(key)_env"].filter { object[$0] != nil && !(object[$0] is NSNull) }
+    private mutating func secret(_ object: [String: JSONValue], _ key: String, section: String) -> String? {
+        let sources = [key, "\(key)_file", "\(key)_env"].filter { object[$0] != nil && object[$0] != .null }
         if sources.count > 1 {
             problems.append("\(section): give only one of \(sources.joined(separator: ", "))")
             return nil
@@ -322,7 +332,7 @@ private struct Reader {
                 problems.append("\(section).\(key)_file: cannot read \(path)")
                 return nil
             }
-            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return String(decoding: data, as: UTF8.self).trimmedWhitespace
         }
         if let name = string(object, "\(key)_env", path: "\(section).\(key)_env") {
             guard let value = environment[name], !value.isEmpty else {
@@ -332,17 +342,6 @@ private struct Reader {
             return value
         }
         return nil
-    }
-
-    private func describe(_ value: Any) -> String {
-        switch value {
-        case is NSNull: return "null"
-        case let text as String: return "\"\(text)\""
-        case let number as NSNumber: return isBoolean(number) ? (number.boolValue ? "true" : "false") : "\(number)"
-        case is [Any]: return "a list"
-        case is [String: Any]: return "an object"
-        default: return "\(value)"
-        }
     }
 
     private func distance(_ a: String, _ b: String) -> Int {
@@ -359,9 +358,10 @@ private struct Reader {
     }
 }
 
-/// JSONSerialization gives booleans as NSNumber too; their type encoding is `c`.
-private func isBoolean(_ number: NSNumber) -> Bool {
-    String(cString: number.objCType) == "c"
+private extension String {
+    var trimmedWhitespace: String {
+        String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+    }
 }
 
 private extension Double {

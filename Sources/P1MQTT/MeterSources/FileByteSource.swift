@@ -5,7 +5,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
 
 /// Reads a file or standard input on a thread of its own (a read from a pipe may block for as long as the
 /// writer likes), in large chunks, never more than a few chunks ahead of the consumer.
@@ -46,9 +45,9 @@ public struct FileByteSource: ByteSource {
                                                                     bufferingPolicy: .bufferingOldest(4))
         let reader = Reader(path: path, chunkSize: chunkSize, continuation: continuation)
         continuation.onTermination = { _ in reader.cancel() }
-        let thread = Thread { reader.run() }
-        thread.name = "p1mqtt-reader"
-        thread.start()
+        if !DetachedThread.start({ reader.run() }) {
+            continuation.finish(throwing: SourceError("cannot start a thread to read \(name)"))
+        }
         return stream
     }
 }
