@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install-deps.sh
 echo "p1mqtt: building (release)…" >&2
-swift build -c release --product p1mqtt 2>&1 | grep -E "error|warning: |Compiling p1mqtt|Build complete" >&2 || true
-bin="$(swift build -c release --show-bin-path)/p1mqtt"
+swift build -c release --static-swift-stdlib --product p1mqtt 2>&1 | grep -E "error|warning: |Compiling p1mqtt|Build complete" >&2 || true
+bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/p1mqtt"
 [ -x "$bin" ] || { echo "p1mqtt: the build failed" >&2; exit 1; }
 
 port=18830
