@@ -74,15 +74,24 @@ public struct Bridge: Service {
             // Graceful shutdown.
         } catch let error as SourceError {
             logger.error("\(error.description)")
-            shutdown(publisher, client)
+            await shutdown(publisher, client)
             throw error
+        }
+        if ended && configuration.exitAtEnd && publisher.statistics.connections == 0 {
+            // The input ended before the broker connection was up (a short pipe): what was read is waiting in
+            // the retained state, which the connect hook publishes. Give the connection a bounded chance.
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(15)
+            while publisher.statistics.connections == 0, clock.now < deadline, !Task.isShuttingDownGracefully {
+                try? await clock.sleep(for: .milliseconds(20))
+            }
         }
         publisher.flush(to: client)
         if ended && !configuration.exitAtEnd && !Task.isShuttingDownGracefully {
             logger.info("\(configuration.source.name) ended; staying connected so the retained state stays valid (stop with Ctrl-C or SIGTERM)")
             try? await gracefulShutdown()
         }
-        shutdown(publisher, client)
+        await shutdown(publisher, client)
     }
 
     /// Reacts to Home Assistant's birth message: after a random 1–3 s (Home Assistant subscribes to discovery
@@ -106,14 +115,28 @@ public struct Bridge: Service {
         pending?.cancel()
     }
 
-    private func shutdown(_ publisher: Publisher, _ client: MQTTClient) {
+    private func shutdown(_ publisher: Publisher, _ client: MQTTClient) async {
         let statistics = publisher.statistics
         logger.info("shutting down: \(statistics.telegrams) telegrams, \(statistics.messages) messages published, \(statistics.anomalies) register values withheld")
+        // libmosquitto closes the socket on disconnect even with packets still queued: let what was
+        // published reach the broker (bounded), then `offline`, then disconnect.
+        await drain(client, within: .seconds(5))
         publisher.goingOffline(client)
+        await drain(client, within: .seconds(2))
         client.stop()
     }
 
+    /// Waits until libmosquitto has written (and, for QoS 1, the broker acknowledged) what was published.
+    private func drain(_ client: MQTTClient, within limit: Duration) async {
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        while client.outstanding > 0, client.isConnected, clock.now < deadline {
+            try? await clock.sleep(for: .milliseconds(5))
+        }
+    }
+
     private func waitForConnection(_ client: MQTTClient) async throws {
+        // Connected, and the connect hook has published availability and the retained state.
         while !client.isConnected {
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -22,19 +22,6 @@ public enum BridgeFactory {
     public static func configuration(from settings: Settings) throws(ConfigurationError) -> Bridge.Configuration {
         let spec: SourceSpec
         do { spec = try SourceSpec(parsing: settings.source) } catch { throw ConfigurationError(["source: \(error.description)"]) }
-        let source: any ByteSource
-        switch spec {
-        case .simulator(let profile):
-            source = SimulatorByteSource(profile: profile)
-        case .file(let path):
-            let file = FileByteSource(path: path)
-            do { try file.validate() } catch { throw ConfigurationError(["source: \(error.description)"]) }
-            source = file
-        case .standardInput:
-            source = FileByteSource(path: nil)
-        case .serial, .tcp, .rfxtrxSerial, .rfxtrxTCP:
-            throw ConfigurationError(["source: '\(spec)' is not supported by this version yet; use simulator, file:PATH or - (standard input)"])
-        }
         var decoder = TelegramDecoder.Options(variant: settings.variant, maximumTelegramSize: settings.maximumTelegramSize)
         if let key = settings.key {
             guard let keyBytes = GCMCipher.parseKey(key) else {
@@ -46,6 +33,20 @@ public enum BridgeFactory {
             } catch {
                 throw ConfigurationError(["meter.key: \(error.description)"])
             }
+        }
+        let source: any ByteSource
+        switch spec {
+        case .simulator(let profile):
+            // With a key, the simulated meter encrypts what it sends, so the whole decryption path runs.
+            source = SimulatorByteSource(profile: profile, cipher: decoder.cipher)
+        case .file(let path):
+            let file = FileByteSource(path: path)
+            do { try file.validate() } catch { throw ConfigurationError(["source: \(error.description)"]) }
+            source = file
+        case .standardInput:
+            source = FileByteSource(path: nil)
+        case .serial, .tcp, .rfxtrxSerial, .rfxtrxTCP:
+            throw ConfigurationError(["source: '\(spec)' is not supported by this version yet; use simulator, file:PATH or - (standard input)"])
         }
         let topics = TopicMap(base: settings.baseTopic, renames: settings.renames, disabled: settings.disabled)
         let publish = PublishOptions(

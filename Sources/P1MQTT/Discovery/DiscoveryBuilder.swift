@@ -121,6 +121,12 @@ public struct DiscoveryBuilder: Sendable {
         if description.unit != nil || reading.unit != nil, definition.quantity != .powerFactor {
             description.unit = reading.unit ?? description.unit
         }
+        // Meters disagree on some units (the power limit 17.0.0 is in kW, kVA or A): Home Assistant drops an
+        // entity whose unit does not fit its device class, so the class follows the unit.
+        if let deviceClass = description.deviceClass, !HomeAssistantUnits.allows(description.unit, for: deviceClass) {
+            description.deviceClass = HomeAssistantUnits.deviceClass(for: description.unit)
+            if description.deviceClass == nil && description.stateClass != "measurement" { description.stateClass = nil }
+        }
         return (description, definition.name)
     }
 
@@ -176,9 +182,11 @@ public struct DiscoveryBuilder: Sendable {
             json.endArray()
         }
         if case .json = reading.payload {
-            // Lists (failure log, peak history, CT ratio): the entry count as state, the entries as attributes.
+            // Lists: the failure log and peak history have their entry count as state, a list of numbers (the CT
+            // ratio) its first number; the whole list goes into the attributes.
             json.key("val_tpl")
-            json.string("{{ value_json | count }}")
+            let numbers = ObisCatalogue.definition(forKey: reading.value.key)?.layout == .numbers
+            json.string(numbers ? "{{ value_json[0] }}" : "{{ value_json | count }}")
             json.key("json_attr_t")
             json.string(stateTopic)
             json.key("json_attr_tpl")

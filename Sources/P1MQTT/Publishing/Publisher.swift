@@ -21,6 +21,8 @@ public final class Publisher: Sendable {
         public var registerResets = 0
         /// Discovery config messages sent (including re-sends after reconnects and Home Assistant restarts).
         public var discoveryMessages = 0
+        /// Connections for which availability and the retained state have been (re)published.
+        public var connections = 0
     }
 
     /// The options.
@@ -136,6 +138,7 @@ public final class Publisher: Sendable {
     public func connected(_ sink: some MessageSink) {
         sink.send(topic: options.availabilityTopic, payload: Array("online".utf8), qos: 1, retain: true)
         republish(to: sink)
+        state.withLock { $0.statistics.connections += 1 }
     }
 
     /// Discovery, then every retained state: after Home Assistant announced itself (birth message), whose
