@@ -41,7 +41,7 @@ struct ObisCatalogueTests {
     }
 
     @Test func unitsUseHomeAssistantSpelling() {
-        let allowed: Set<String> = ["kWh", "kW", "V", "A", "Hz", "kvar", "kvarh", "kVA", "m³", "s"]
+        let allowed: Set<String> = ["kWh", "kW", "V", "A", "Hz", "kvar", "kvarh", "kVA", "m³", "m³/h", "s"]
         for definition in ObisCatalogue.definitions {
             if let unit = definition.unit { #expect(allowed.contains(unit), "\(definition.key): \(unit)") }
         }

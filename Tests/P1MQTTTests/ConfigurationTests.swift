@@ -508,7 +508,7 @@ struct ConfigurationTests {
     }
 
     @Test("SourceSpec explains what is wrong", arguments: [
-        ("simulator:dsmr9", "unknown simulator profile 'dsmr9'; available: dsmr5"),
+        ("simulator:dsmr9", "unknown simulator profile 'dsmr9'; available: dsmr5, belgium, luxembourg, dsmr22"),
         ("file:", "source 'file:' needs a path, e.g. file:capture.txt"),
         ("serial:", "source 'serial:' needs a device, e.g. serial:/dev/ttyUSB0"),
         ("serial:@115200/8N1", "source 'serial:' needs a device, e.g. serial:/dev/ttyUSB0"),
