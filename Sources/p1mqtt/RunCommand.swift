@@ -18,7 +18,7 @@ struct RunCommand: AsyncParsableCommand {
               simulator[:PROFILE]        the built-in simulated DSMR 5 meter with a gas meter
               file:PATH                  replay a capture (paced by --rate)
               -                          read standard input
-              serial:DEVICE[@SETTINGS]   a USB P1 cable, e.g. serial:/dev/ttyUSB0@115200/8N1
+              serial:DEVICE[@SETTINGS]   a USB P1 cable; settings auto (default), 115200/8N1, 9600/7E1, 115200/7E1
               tcp://HOST:PORT            ser2net or a network P1 dongle
               rfxtrx+serial:DEVICE, rfxtrx+tcp://HOST:PORT
 
@@ -70,6 +70,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Minimum seconds between publications of each value (power is averaged).", valueName: "seconds"))
     var minInterval: Double?
 
+    @Option(help: ArgumentHelp("Reconnect a network source after this many seconds without data (default 60).", valueName: "seconds"))
+    var watchdog: Int?
+
     @Flag(help: "Exit when a replayed file ends instead of staying connected.")
     var exitAtEnd = false
 
@@ -93,7 +96,7 @@ struct RunCommand: AsyncParsableCommand {
         let logger = Logger(label: "p1mqtt")
         let bridge: Bridge
         do {
-            bridge = Bridge(configuration: try BridgeFactory.configuration(from: settings), logger: logger)
+            bridge = Bridge(configuration: try BridgeFactory.configuration(from: settings, logger: logger), logger: logger)
         } catch {
             for problem in error.problems { Output.error("p1mqtt: \(problem)") }
             throw ExitCode(2)
@@ -162,6 +165,11 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         if exitAtEnd { settings.exitAtEnd = true }
+        if let watchdog {
+            if (5...86_400).contains(watchdog) { settings.watchdog = watchdog } else {
+                problems.append("--watchdog: must be between 5 and 86400 seconds")
+            }
+        }
         if let logLevel {
             if Logger.Level(rawValue: logLevel) != nil { settings.logLevel = logLevel } else {
                 problems.append("--log-level: expected trace, debug, info, notice, warning, error or critical")

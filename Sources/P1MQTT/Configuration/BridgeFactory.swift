@@ -5,10 +5,17 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Logging
 import Mapping
 
 /// Turns checked ``Settings`` into a runnable ``Bridge/Configuration``.
 public enum BridgeFactory {
+    private static func serialSettings(_ text: String?) throws(ConfigurationError) -> SerialSettings.Selection {
+        do { return try SerialSettings.Selection(parsing: text) } catch {
+            throw ConfigurationError(["source: \(error.description)"])
+        }
+    }
+
     /// The machine's host name (part of the id of meters that send none).
     public static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
@@ -19,7 +26,9 @@ public enum BridgeFactory {
 
     /// Builds the bridge configuration.
     /// - Throws: ``ConfigurationError`` for a source that cannot be used here or a file that cannot be opened.
-    public static func configuration(from settings: Settings) throws(ConfigurationError) -> Bridge.Configuration {
+    public static func configuration(from settings: Settings, logger: Logger = Logger(label: "p1mqtt"))
+        throws(ConfigurationError) -> Bridge.Configuration
+    {
         let spec: SourceSpec
         do { spec = try SourceSpec(parsing: settings.source) } catch { throw ConfigurationError(["source: \(error.description)"]) }
         var decoder = TelegramDecoder.Options(variant: settings.variant, maximumTelegramSize: settings.maximumTelegramSize)
@@ -45,8 +54,15 @@ public enum BridgeFactory {
             source = file
         case .standardInput:
             source = FileByteSource(path: nil)
-        case .serial, .tcp, .rfxtrxSerial, .rfxtrxTCP:
-            throw ConfigurationError(["source: '\(spec)' is not supported by this version yet; use simulator, file:PATH or - (standard input)"])
+        case .serial(let device, let settingsText):
+            source = SerialByteSource(device: device, settings: try serialSettings(settingsText), logger: logger)
+        case .tcp(let host, let port):
+            source = TCPByteSource(host: host, port: port, watchdog: .seconds(settings.watchdog), logger: logger)
+        case .rfxtrxSerial(let device):
+            source = RFXtrxByteSource(transport: SerialByteSource(device: device, logger: logger))
+        case .rfxtrxTCP(let host, let port):
+            source = RFXtrxByteSource(transport: TCPByteSource(host: host, port: port, watchdog: .seconds(settings.watchdog),
+                                                               logger: logger))
         }
         let topics = TopicMap(base: settings.baseTopic, renames: settings.renames, disabled: settings.disabled)
         let publish = PublishOptions(

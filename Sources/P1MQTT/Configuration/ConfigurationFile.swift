@@ -47,7 +47,13 @@ private struct Reader {
             problems.append("the configuration must be a JSON object ({ … })")
             return settings
         }
-        check(object, "", allowed: ["source", "meter", "mqtt", "topics", "replay", "homeassistant", "logging", "$schema", "comment"])
+        check(object, "", allowed: ["source", "connection", "meter", "mqtt", "topics", "replay", "homeassistant", "logging", "$schema", "comment"])
+        if let connection = section(object, "connection") {
+            check(connection, "connection", allowed: ["watchdog"])
+            if let watchdog = integer(connection, "watchdog", path: "connection.watchdog", range: 5...86_400) {
+                settings.watchdog = watchdog
+            }
+        }
         if let source = string(object, "source", path: "source") {
             do { _ = try SourceSpec(parsing: source) } catch { problems.append("source: \(error.description)") }
             settings.source = source

@@ -4,6 +4,9 @@ public struct Settings: Sendable, Hashable {
     /// The source specification (`simulator`, `file:PATH`, `serial:/dev/ttyUSB0`, …).
     public var source = "simulator"
 
+    /// Seconds without a byte after which a network source reconnects.
+    public var watchdog = 60
+
     /// The `meter` section.
     public var variant: MeterVariant?
     /// The decryption key (32 hex digits), from the file, a key file or an environment variable.

@@ -114,6 +114,19 @@ public struct MeterSimulator: Sendable {
     }
 
     private mutating func advance(to time: Int64) -> Moment {
+        if lastTime == nil {
+            // Start the registers where a household would have them at this moment, so a restarted
+            // simulator continues upwards instead of jumping back (which the register guard would withhold).
+            let hours = Double(max(0, time - 1_735_689_600)) / 3600  // since 2025-01-01
+            importTariff1 += 0.21 * hours
+            importTariff2 += 0.24 * hours
+            exportTariff1 += 0.05 * hours
+            exportTariff2 += 0.16 * hours
+            reactiveImport += 0.02 * hours
+            reactiveExport += 0.03 * hours
+            gas += 0.09 * hours
+            water += 0.015 * hours
+        }
         let elapsed = Double(max(0, min(time - (lastTime ?? time), 3600)))
         lastTime = time
         let local = localHour(time)
