@@ -20,11 +20,13 @@ public struct Bridge: Service {
         public var rate: ReplayRate
         /// Stop when a replayed source ends, instead of staying connected.
         public var exitAtEnd: Bool
+        /// Seconds between publications of `<base>/stats`; 0 for none.
+        public var statsInterval: Double
 
         /// Creates a configuration.
         public init(source: any ByteSource, isReplay: Bool, decoder: TelegramDecoder.Options = .init(),
                     publish: PublishOptions = .init(), mqtt: MQTTConfiguration, rate: ReplayRate = .meter,
-                    exitAtEnd: Bool = false) {
+                    exitAtEnd: Bool = false, statsInterval: Double = 60) {
             self.source = source
             self.isReplay = isReplay
             self.decoder = decoder
@@ -32,6 +34,7 @@ public struct Bridge: Service {
             self.mqtt = mqtt
             self.rate = rate
             self.exitAtEnd = exitAtEnd
+            self.statsInterval = statsInterval
         }
     }
 
@@ -61,21 +64,28 @@ public struct Bridge: Service {
         try client.start()
         let listener = Task { await listen(to: client, publisher) }
         defer { listener.cancel() }
+        let statistics = BridgeStatistics()
+        let reporter = Task { await reportStatistics(statistics, publisher, client) }
+        defer { reporter.cancel() }
         logger.info("reading \(configuration.source.name); publishing under \(configuration.publish.topics.base)/")
 
         var ended = false
         do {
             try await cancelWhenGracefulShutdown {
                 if configuration.isReplay { try await waitForConnection(client) }
-                try await pump(into: publisher, client)
+                try await pump(into: publisher, client, statistics)
             }
             ended = true
         } catch is CancellationError {
             // Graceful shutdown.
         } catch let error as SourceError {
             logger.error("\(error.description)")
-            await shutdown(publisher, client)
+            await shutdown(publisher, client, statistics)
             throw error
+        }
+        if ended {
+            statistics.sourceEnded()
+            publishStatistics(statistics, publisher, client)
         }
         if ended && configuration.exitAtEnd && publisher.statistics.connections == 0 {
             // The input ended before the broker connection was up (a short pipe): what was read is waiting in
@@ -91,7 +101,7 @@ public struct Bridge: Service {
             logger.info("\(configuration.source.name) ended; staying connected so the retained state stays valid (stop with Ctrl-C or SIGTERM)")
             try? await gracefulShutdown()
         }
-        await shutdown(publisher, client)
+        await shutdown(publisher, client, statistics)
     }
 
     /// Reacts to Home Assistant's birth message: after a random 1–3 s (Home Assistant subscribes to discovery
@@ -115,7 +125,8 @@ public struct Bridge: Service {
         pending?.cancel()
     }
 
-    private func shutdown(_ publisher: Publisher, _ client: MQTTClient) async {
+    private func shutdown(_ publisher: Publisher, _ client: MQTTClient, _ statistics: BridgeStatistics) async {
+        publishStatistics(statistics, publisher, client)
         let statistics = publisher.statistics
         logger.info("shutting down: \(statistics.telegrams) telegrams, \(statistics.messages) messages published, \(statistics.anomalies) register values withheld")
         // libmosquitto closes the socket on disconnect even with packets still queued: let what was
@@ -142,7 +153,24 @@ public struct Bridge: Service {
         }
     }
 
-    private func pump(into publisher: Publisher, _ client: MQTTClient) async throws {
+    /// `<base>/stats` soon after start, then every interval.
+    private func reportStatistics(_ statistics: BridgeStatistics, _ publisher: Publisher, _ client: MQTTClient) async {
+        guard configuration.statsInterval > 0 else { return }
+        var delay = min(2, configuration.statsInterval)
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: .milliseconds(Int64(delay * 1000))) } catch { return }
+            publishStatistics(statistics, publisher, client)
+            delay = configuration.statsInterval
+        }
+    }
+
+    private func publishStatistics(_ statistics: BridgeStatistics, _ publisher: Publisher, _ client: MQTTClient) {
+        guard configuration.statsInterval > 0, let topic = configuration.publish.statsTopic else { return }
+        let json = statistics.json(source: configuration.source, publisher: publisher, client: client)
+        client.send(topic: configuration.publish.topics.own(topic), payload: json, qos: 0, retain: true)
+    }
+
+    private func pump(into publisher: Publisher, _ client: MQTTClient, _ statistics: BridgeStatistics) async throws {
         var decoder = TelegramDecoder(options: configuration.decoder)
         var activity = ActivityLog(logger: logger, now: monotonicSeconds())
         var previous: MeterTimestamp?
@@ -159,6 +187,7 @@ public struct Bridge: Service {
                     activity.rejected(rejection, now: now)
                 }
             }
+            statistics.update(decoder.statistics, telegram: telegrams.last?.timestamp, sawTelegram: !telegrams.isEmpty)
             for telegram in telegrams {
                 if configuration.isReplay && !first {
                     let pause = configuration.rate.pause(after: previous, before: telegram.timestamp)

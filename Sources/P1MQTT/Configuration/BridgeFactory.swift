@@ -70,6 +70,7 @@ public enum BridgeFactory {
             throttle: ReadingThrottle(interval: settings.minimumInterval, intervals: settings.intervals,
                                       onlyOnChange: settings.onlyOnChange),
             telegramTopic: settings.telegramTopic, rawTopic: settings.rawTopic, guardsRegisters: settings.guardRegisters,
+            statsTopic: settings.statsInterval > 0 ? "stats" : nil,
             mapping: ReadingMapper.Options(powerInWatts: settings.powerInWatts, derivedValues: settings.derivedValues),
             discovery: settings.discovery
                 ? DiscoveryOptions(prefix: settings.discoveryPrefix, mode: settings.discoveryMode, meterName: settings.meterName,
@@ -90,6 +91,6 @@ public enum BridgeFactory {
             tls: settings.tls)
         return Bridge.Configuration(
             source: source, isReplay: spec.isReplay, decoder: decoder, publish: publish, mqtt: mqtt,
-            rate: settings.rate, exitAtEnd: settings.exitAtEnd)
+            rate: settings.rate, exitAtEnd: settings.exitAtEnd, statsInterval: settings.statsInterval)
     }
 }

@@ -167,7 +167,10 @@ private struct Reader {
     }
 
     private mutating func readTopics(_ topics: [String: JSONValue], _ settings: inout Settings) {
-        check(topics, "topics", allowed: ["base", "telegram", "raw", "qos", "retain", "rename", "disable", "min_interval", "intervals", "only_on_change", "guard_registers", "power_unit", "derived"])
+        check(topics, "topics", allowed: ["base", "telegram", "raw", "qos", "retain", "rename", "disable", "min_interval", "intervals", "only_on_change", "guard_registers", "power_unit", "derived", "stats_interval"])
+        if let interval = number(topics, "stats_interval", path: "topics.stats_interval", range: 0...86_400) {
+            settings.statsInterval = interval
+        }
         if let unit = string(topics, "power_unit", path: "topics.power_unit") {
             switch unit {
             case "kW": settings.powerInWatts = false

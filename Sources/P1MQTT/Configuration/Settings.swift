@@ -55,6 +55,8 @@ public struct Settings: Sendable, Hashable {
     public var onlyOnChange = false
     /// Withhold implausible register values.
     public var guardRegisters = true
+    /// Seconds between publications of `<base>/stats`; 0 switches the topic off.
+    public var statsInterval = 60.0
 
     /// Replay pace for recorded captures.
     public var rate = ReplayRate.meter

@@ -20,14 +20,28 @@ public struct DiscoveryBuilder: Sendable {
     public let availabilityTopic: String
     /// The host name, for meters without an id.
     public let hostName: String
+    /// The statistics topic, whose health values become diagnostic entities of the meter; nil for none.
+    public let statsTopic: String?
 
     /// Creates a builder.
-    public init(options: DiscoveryOptions, topics: TopicMap, availabilityTopic: String, hostName: String) {
+    public init(options: DiscoveryOptions, topics: TopicMap, availabilityTopic: String, hostName: String,
+                statsTopic: String? = nil) {
         self.options = options
         self.topics = topics
         self.availabilityTopic = availabilityTopic
         self.hostName = hostName
+        self.statsTopic = statsTopic
     }
+
+    /// Entities read from the stats topic: is p1mqtt receiving good telegrams, and when was the last one.
+    private static let statsEntities: [(key: String, name: String, template: String, description: EntityDescription)] = [
+        ("telegrams_rejected", "Telegrams rejected", "{{ value_json.telegrams.rejected }}",
+         EntityDescription(stateClass: "total_increasing", category: "diagnostic", icon: "mdi:alert-circle-outline")),
+        ("last_telegram", "Last telegram", "{{ value_json.last_telegram }}",
+         EntityDescription(deviceClass: "timestamp", category: "diagnostic")),
+        ("source_state", "Meter connection", "{{ value_json.source.state }}",
+         EntityDescription(category: "diagnostic", icon: "mdi:connection")),
+    ]
 
     /// The meter's id in identifiers and topics: its equipment id, else the configured one, else host and
     /// base topic; only `[a-z0-9_-]`.
@@ -64,6 +78,47 @@ public struct DiscoveryBuilder: Sendable {
                             device: options.mode == .entity ? devices[deviceID] : nil, to: &json)
             }
             entities.append((deviceID, key, stateTopic, json.bytes))
+        }
+        if let statsTopic {
+            for stats in Self.statsEntities {
+                var json = JSONWriter(capacity: 512)
+                json.beginObject()
+                if options.mode == .device {
+                    json.key("p")
+                    json.string("sensor")
+                }
+                json.key("name")
+                json.string(stats.name)
+                json.key("uniq_id")
+                json.string("\(meterDevice)_\(stats.key)")
+                json.key("stat_t")
+                json.string(statsTopic)
+                json.key("val_tpl")
+                json.string(stats.template)
+                json.key("avty_t")
+                json.string(availabilityTopic)
+                if let deviceClass = stats.description.deviceClass {
+                    json.key("dev_cla")
+                    json.string(deviceClass)
+                }
+                if let stateClass = stats.description.stateClass {
+                    json.key("stat_cla")
+                    json.string(stateClass)
+                }
+                json.key("ent_cat")
+                json.string("diagnostic")
+                if let icon = stats.description.icon {
+                    json.key("ic")
+                    json.string(icon)
+                }
+                if options.mode == .entity, let device = devices[meterDevice] {
+                    json.key("dev")
+                    json.raw(device)
+                    writeOrigin(&json)
+                }
+                json.endObject()
+                entities.append((meterDevice, stats.key, statsTopic, json.bytes))
+            }
         }
         switch options.mode {
         case .entity:

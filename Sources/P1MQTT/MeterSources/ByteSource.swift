@@ -5,6 +5,13 @@ public protocol ByteSource: Sendable {
     func chunks() -> AsyncThrowingStream<[UInt8], any Error>
     /// A short description for logs: `file capture.txt`, `simulator dsmr5`.
     var name: String { get }
+    /// What the source is doing now, for the statistics topic: `connected`, `reading 115200 8N1`, …
+    var state: String { get }
+}
+
+extension ByteSource {
+    /// Sources without a connection to watch are simply running.
+    public var state: String { "running" }
 }
 
 /// A problem opening or reading a source, stated so the user can fix it.

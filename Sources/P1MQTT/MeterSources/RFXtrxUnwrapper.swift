@@ -57,6 +57,9 @@ public struct RFXtrxByteSource: ByteSource {
     /// `rfxtrx on serial /dev/ttyUSB0`.
     public var name: String { "rfxtrx on \(transport.name)" }
 
+    /// The transport's state.
+    public var state: String { transport.state }
+
     /// The P1 data inside the RFXtrx packets.
     public func chunks() -> AsyncThrowingStream<[UInt8], any Error> {
         let transport = transport

@@ -76,11 +76,38 @@ public struct SerialByteSource: ByteSource {
     /// `serial /dev/ttyUSB0`.
     public var name: String { "serial \(device)" }
 
+    /// `reading 115200 8N1`, `detecting (trying 9600 7E1)`, `waiting for the device (…)`.
+    public var state: String {
+        switch status.state {
+        case .idle: "idle"
+        case .waitingForDevice(let reason): "waiting for the device (\(reason))"
+        case .detecting(let settings): "detecting (trying \(settings))"
+        case .reading(let settings): "reading \(settings)"
+        }
+    }
+
     /// A snapshot of the reader's state; shared by every stream of this source.
     public var status: Status { shared.value.withLock { $0 } }
 
     /// The settings that give valid telegrams (fixed ones once the device is open), or nil while detecting.
     public var currentSettings: SerialSettings? { status.settings }
+
+    /// Checks what can be checked before starting: a path that is not a serial device, or one the user may not
+    /// open, is refused; a missing device is fine (the source waits for it to be plugged in).
+    public func validate() throws(SourceError) {
+        do throws(SerialPort.Failure) {
+            let port = try SerialPort.open(device)
+            defer { port.close() }
+            guard port.attributes() != nil else {
+                throw SerialPort.Failure(kind: .notASerialDevice, description: "\(device) is not a serial device (not a terminal); give the P1 cable's device, e.g. /dev/ttyUSB0")
+            }
+        } catch {
+            switch error.kind {
+            case .notFound, .busy, .other: return
+            case .permissionDenied, .notASerialDevice: throw SourceError("\(name): \(error.description)")
+            }
+        }
+    }
 
     /// The bytes as they arrive. Meant to be consumed by one task at a time.
     public func chunks() -> AsyncThrowingStream<[UInt8], any Error> {

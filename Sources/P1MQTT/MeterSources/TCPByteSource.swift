@@ -67,6 +67,12 @@ public struct TCPByteSource: ByteSource {
         host.contains(":") ? "tcp [\(host)]:\(port)" : "tcp \(host):\(port)"
     }
 
+    /// `connected` or `disconnected`, with the number of reconnects.
+    public var state: String {
+        let counters = statistics
+        return "\(counters.isConnected ? "connected" : "disconnected"), \(counters.reconnects) reconnects"
+    }
+
     /// The counters so far.
     public var statistics: Statistics {
         counters.value.withLock { $0 }

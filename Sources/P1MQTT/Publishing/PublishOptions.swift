@@ -18,6 +18,8 @@ public struct PublishOptions: Sendable {
     public var guardsRegisters: Bool
     /// The availability topic below the base.
     public var statusTopic: String
+    /// The statistics topic below the base, or nil for none.
+    public var statsTopic: String?
     /// How values are expressed (power in W, derived values).
     public var mapping: ReadingMapper.Options
     /// Home Assistant discovery, or nil for none.
@@ -28,7 +30,7 @@ public struct PublishOptions: Sendable {
     /// Creates options; the defaults publish every value of every telegram, retained, at QoS 0.
     public init(topics: TopicMap = TopicMap(), qos: Int = 0, retain: Bool = true, throttle: ReadingThrottle = ReadingThrottle(),
                 telegramTopic: String? = "telegram", rawTopic: String? = nil, guardsRegisters: Bool = true,
-                statusTopic: String = "status", mapping: ReadingMapper.Options = .init(),
+                statusTopic: String = "status", statsTopic: String? = "stats", mapping: ReadingMapper.Options = .init(),
                 discovery: DiscoveryOptions? = DiscoveryOptions(), hostName: String = "p1mqtt") {
         self.topics = topics
         self.qos = qos
@@ -38,6 +40,7 @@ public struct PublishOptions: Sendable {
         self.rawTopic = rawTopic
         self.guardsRegisters = guardsRegisters
         self.statusTopic = statusTopic
+        self.statsTopic = statsTopic
         self.mapping = mapping
         self.discovery = discovery
         self.hostName = hostName

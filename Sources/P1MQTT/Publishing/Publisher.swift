@@ -167,7 +167,8 @@ public final class Publisher: Sendable {
         guard shape != state.discoveryShape else { return [] }
         state.discoveryShape = shape
         let builder = DiscoveryBuilder(options: discoveryOptions, topics: options.topics,
-                                       availabilityTopic: options.availabilityTopic, hostName: options.hostName)
+                                       availabilityTopic: options.availabilityTopic, hostName: options.hostName,
+                                       statsTopic: options.statsTopic.map { options.topics.own($0) })
         var changed: [DiscoveryMessage] = []
         for message in builder.messages(for: telegram, readings: readings) where state.discovery[message.topic] != message.payload {
             changed.append(message)

@@ -1,0 +1,55 @@
+import ArgumentParser
+import P1MQTT
+
+/// `p1mqtt check-config`: validates a configuration file without connecting anywhere.
+struct CheckConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Check a configuration file and print the effective settings (secrets masked).",
+        discussion: """
+            Every problem is reported at once, one line each, naming the field (`mqtt.tls.ca_file: file not \
+            found: …`); the exit status is then 2. Nothing is connected or published.
+
+            Examples:
+              p1mqtt check-config --config /etc/p1mqtt/p1mqtt.json
+              p1mqtt check-config --config config/p1mqtt.json
+            """
+    )
+
+    @Option(help: ArgumentHelp("Configuration file (JSON); without it the defaults are shown.", valueName: "path"))
+    var config: String?
+
+    func run() throws {
+        var settings = Settings()
+        do {
+            if let config { settings = try ConfigurationFile.load(path: config) }
+            _ = try BridgeFactory.configuration(from: settings)
+        } catch {
+            for problem in error.problems { Output.error("p1mqtt: \(problem)") }
+            throw ExitCode(2)
+        }
+        print(Self.summary(settings, file: config))
+    }
+
+    static func summary(_ settings: Settings, file: String?) -> String {
+        func onOff(_ flag: Bool) -> String { flag ? "on" : "off" }
+        var lines = ["\(file ?? "defaults (no configuration file)"): valid"]
+        lines.append("source: \(settings.source)\(settings.source.hasPrefix("tcp") ? ", watchdog \(settings.watchdog) s" : "")")
+        lines.append("meter: variant \(settings.variant?.rawValue ?? "detected"), decryption key \(settings.key == nil ? "none" : "***")"
+            + (settings.key == nil ? "" : ", tag check \(onOff(settings.verifyTag))"))
+        var mqtt = "mqtt: \(settings.broker), MQTT \(settings.protocolVersion.rawValue), keepalive \(settings.keepalive) s"
+        if let clientID = settings.clientID { mqtt += ", client id \(clientID)" }
+        if let username = settings.username { mqtt += ", user \(username)" }
+        if settings.password != nil { mqtt += ", password ***" }
+        if let tls = settings.tls {
+            mqtt += ", TLS (CA \(tls.caFile ?? tls.caDirectory ?? "system")\(tls.certificateFile.map { ", client certificate \($0)" } ?? "")\(tls.insecure ? ", INSECURE" : ""))"
+        } else {
+            mqtt += ", no TLS"
+        }
+        lines.append(mqtt)
+        lines.append("topics: base \(settings.baseTopic), telegram \(settings.telegramTopic.map { "\(settings.baseTopic)/\($0)" } ?? "off"), QoS \(settings.qos), retain \(onOff(settings.retain)), \(settings.renames.count) renamed, \(settings.disabled.count) switched off, min interval \(settings.minimumInterval) s, power in \(settings.powerInWatts ? "W" : "kW"), register guard \(onOff(settings.guardRegisters))")
+        lines.append("home assistant: discovery \(onOff(settings.discovery)), prefix \(settings.discoveryPrefix), mode \(settings.discoveryMode.rawValue), device name \"\(settings.meterName)\"")
+        lines.append("replay: rate \(settings.rate), exit at end \(onOff(settings.exitAtEnd)); stats every \(settings.statsInterval) s; log level \(settings.logLevel)")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+
+@Suite("p1mqtt check-config")
+struct CheckConfigCommandTests {
+    private func write(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("p1mqtt-\(UUID().uuidString).json").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func theDefaultConfigurationIsValidAndSecretsAreMasked() throws {
+        let path = try write(#"{"mqtt": {"broker": "broker.local:1884", "username": "p1", "password": "hunter2"}, "meter": {"key": "000102030405060708090A0B0C0D0E0F"}}"#)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = try CommandRunner.run(["check-config", "--config", path])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("mqtt: broker.local:1884"))
+        #expect(result.stdout.contains("password ***"))
+        #expect(result.stdout.contains("decryption key ***"))
+        #expect(!result.stdout.contains("hunter2"))
+        #expect(!result.stdout.contains("000102030405"))
+        let shipped = try CommandRunner.run(["check-config", "--config", "config/p1mqtt.json"])
+        #expect(shipped.status == 0)
+        #expect(shipped.stdout.hasPrefix("config/p1mqtt.json: valid"))
+    }
+
+    @Test func everyProblemIsReportedOnItsOwnLineWithExitStatus2() throws {
+        let path = try write(#"{"mqt": {}, "mqtt": {"keepalive": 1, "tls": {"ca_file": "/nonexistent/ca.pem"}}, "topics": {"qos": "1"}}"#)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = try CommandRunner.run(["check-config", "--config", path])
+        #expect(result.status == 2)
+        #expect(result.stdout.isEmpty)
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(lines == [
+            #"p1mqtt: mqt: unknown setting; did you mean "mqtt"?"#,
+            "p1mqtt: mqtt.keepalive: 1 is out of range (5…3600)",
+            "p1mqtt: mqtt.tls.ca_file: file not found: /nonexistent/ca.pem",
+            #"p1mqtt: topics.qos: expected a number, got "1""#,
+        ])
+    }
+
+    @Test func runRefusesABadConfigurationBeforeConnecting() throws {
+        let path = try write(#"{"source": "file:/nonexistent/capture.txt"}"#)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        // Port 1 on loopback: if p1mqtt tried to connect it would log a refusal; it must stop before that.
+        let result = try CommandRunner.run(["run", "--config", path, "--broker", "127.0.0.1:1"], timeout: 20)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("source: cannot open /nonexistent/capture.txt"))
+        #expect(!result.stderr.contains("MQTT"))
+    }
+}
