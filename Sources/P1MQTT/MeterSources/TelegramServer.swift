@@ -11,6 +11,7 @@ import Synchronization
 /// (or stops reading) is dropped. Used by `p1mqtt simulate --listen` to stand in for a network P1 dongle.
 ///
 /// A thread of its own accepts clients and notices them leaving; ``send(_:)`` may be called from any thread.
+/// That thread keeps the server alive until ``stop()``: call it to close the port.
 public final class TelegramServer: Sendable {
     /// Why the server could not start, stated so the user can fix it.
     public struct Failure: Error, Sendable, CustomStringConvertible {

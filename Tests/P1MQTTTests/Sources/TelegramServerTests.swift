@@ -1,0 +1,72 @@
+import Logging
+import Testing
+@testable import P1MQTT
+
+/// The server behind `p1mqtt simulate --listen`, read back through the TCP source.
+@Suite("Telegram server", .timeLimit(.minutes(1)))
+struct TelegramServerTests {
+    private let quiet = Logger(label: "test.server") { _ in SwiftLogNoOpLogHandler() }
+
+    private func source(port: Int) -> TCPByteSource {
+        TCPByteSource(host: "127.0.0.1", port: port, minimumReconnectDelay: .milliseconds(50),
+                      maximumReconnectDelay: .milliseconds(200), logger: quiet)
+    }
+
+    @Test func sendsEveryTelegramToEveryConnectedClient() async throws {
+        let (logger, logs) = CapturingLogHandler.logger()
+        let server = try TelegramServer(host: "127.0.0.1", port: 0, logger: logger)
+        defer { server.stop() }
+        #expect(server.port > 0)
+        #expect(server.address == "127.0.0.1:\(server.port)")
+        let first = source(port: server.port)
+        let second = source(port: server.port)
+        let (firstTask, firstReceived) = TCPTestSupport.consume(first)
+        let (secondTask, secondReceived) = TCPTestSupport.consume(second)
+        defer {
+            firstTask.cancel()
+            secondTask.cancel()
+        }
+        #expect(await TCPTestSupport.eventually { server.clientCount == 2 })
+        let telegrams = TCPTestSupport.telegrams(3)
+        for telegram in telegrams { server.send(telegram) }
+
+        #expect(await TCPTestSupport.eventually { firstReceived.telegrams.count == 3 && secondReceived.telegrams.count == 3 })
+        #expect(firstReceived.telegrams == telegrams.map(TCPTestSupport.body))
+        #expect(secondReceived.telegrams == telegrams.map(TCPTestSupport.body))
+
+        // A client that leaves is noticed and logged without waiting for the next telegram.
+        firstTask.cancel()
+        #expect(await TCPTestSupport.eventually { server.clientCount == 1 })
+        #expect(await TCPTestSupport.eventually {
+            logs.all.contains { $0.hasPrefix("client 127.0.0.1:") && $0.contains(" disconnected") && $0.hasSuffix("(1 connected)") }
+        })
+        #expect(logs.all.filter { $0.hasPrefix("client 127.0.0.1:") && $0.contains(" connected (") }.count == 2)
+        server.send(telegrams[0])
+        #expect(await TCPTestSupport.eventually { secondReceived.telegrams.count == 4 })
+    }
+
+    @Test func aTakenPortIsReportedAsInUse() throws {
+        let server = try TelegramServer(host: "127.0.0.1", port: 0, logger: quiet)
+        defer { server.stop() }
+        do {
+            let second = try TelegramServer(host: "127.0.0.1", port: server.port, logger: quiet)
+            second.stop()
+            Issue.record("a second server bound the same port")
+        } catch {
+            #expect(error.description.hasPrefix("address 127.0.0.1:\(server.port) is in use"))
+        }
+    }
+
+    @Test func stopDisconnectsTheClients() async throws {
+        let server = try TelegramServer(host: "127.0.0.1", port: 0, logger: quiet)
+        let source = source(port: server.port)
+        let (task, _) = TCPTestSupport.consume(source)
+        defer { task.cancel() }
+        #expect(await TCPTestSupport.eventually { server.clientCount == 1 })
+        server.stop()
+        #expect(server.clientCount == 0)
+        // The source notices the closed connection, and the port no longer accepts anything.
+        #expect(await TCPTestSupport.eventually { source.statistics.failedAttempts >= 1 })
+        #expect(!source.statistics.isConnected)
+    }
+}
