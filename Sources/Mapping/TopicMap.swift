@@ -2,7 +2,8 @@
 /// an M-Bus device's, unless the configuration renames or switches it off.
 ///
 /// Renames and switches match a value by its key (`energy_import_tariff_1`, `gas_1/reading`), by its OBIS code
-/// (`1-0:1.8.1`, `0-1:24.2.1`), or, for switching off, by a group (`reactive`, `phases`, `mbus`, `gas`).
+/// (`1-0:1.8.1`, `0-1:24.2.1`), or, for switching off, by a group (a quantity such as `reactive_power`, or `phases`, `mbus`, `derived`,
+/// `gas`).
 public struct TopicMap: Sendable, Hashable {
     /// The base topic, e.g. `p1mqtt` or `home/meter`.
     public var base: String

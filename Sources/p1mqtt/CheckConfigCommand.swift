@@ -1,4 +1,5 @@
 import ArgumentParser
+import FoundationEssentials
 import P1MQTT
 
 /// `p1mqtt check-config`: validates a configuration file without connecting anywhere.
@@ -23,6 +24,7 @@ struct CheckConfigCommand: ParsableCommand {
         var settings = Settings()
         do {
             if let config { settings = try ConfigurationFile.load(path: config) }
+            try settings.applyEnvironment(ProcessInfo.processInfo.environment)
             _ = try BridgeFactory.configuration(from: settings)
         } catch {
             for problem in error.problems { Output.error("p1mqtt: \(problem)") }
@@ -34,7 +36,7 @@ struct CheckConfigCommand: ParsableCommand {
     static func summary(_ settings: Settings, file: String?) -> String {
         func onOff(_ flag: Bool) -> String { flag ? "on" : "off" }
         var lines = ["\(file ?? "defaults (no configuration file)"): valid"]
-        lines.append("source: \(settings.source)\(settings.source.hasPrefix("tcp") ? ", watchdog \(settings.watchdog) s" : "")")
+        lines.append("source: \(settings.source)\(settings.source.contains("tcp://") ? ", watchdog \(settings.watchdog) s" : "")")
         lines.append("meter: variant \(settings.variant?.rawValue ?? "detected"), decryption key \(settings.key == nil ? "none" : "***")"
             + (settings.key == nil ? "" : ", tag check \(onOff(settings.verifyTag))"))
         var mqtt = "mqtt: \(settings.broker), MQTT \(settings.protocolVersion.rawValue), keepalive \(settings.keepalive) s"

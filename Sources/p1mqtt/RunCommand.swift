@@ -117,8 +117,8 @@ struct RunCommand: AsyncParsableCommand {
     private func effectiveSettings() throws(ConfigurationError) -> Settings {
         var settings = Settings()
         if let config { settings = try ConfigurationFile.load(path: config) }
+        try settings.applyEnvironment(ProcessInfo.processInfo.environment)
         var problems: [String] = []
-        let environment = ProcessInfo.processInfo.environment
         if let broker {
             if case .failure(let problem) = BrokerAddress.parse(broker) { problems.append("--broker: \(problem)") }
             settings.broker = broker
@@ -126,24 +126,25 @@ struct RunCommand: AsyncParsableCommand {
         if let username { settings.username = username }
         if let passwordFile {
             if let data = FileManager.default.contents(atPath: passwordFile) {
-                settings.password = String(String(decoding: data, as: UTF8.self).reversed().drop { $0 == "\n" || $0 == "\r" }.reversed())
+                settings.password = Settings.secretFileText(Array(data))
             } else {
                 problems.append("--password-file: cannot read \(passwordFile)")
             }
-        } else if settings.password == nil, let password = environment["P1MQTT_MQTT_PASSWORD"] {
-            settings.password = password
         }
         if let baseTopic {
             if let problem = TopicMap.problem(with: baseTopic) { problems.append("--base-topic: \(problem)") }
             settings.baseTopic = baseTopic
         }
-        if let discoveryPrefix { settings.discoveryPrefix = discoveryPrefix }
+        if let discoveryPrefix {
+            if let problem = TopicMap.problem(with: discoveryPrefix) { problems.append("--discovery-prefix: \(problem)") }
+            settings.discoveryPrefix = discoveryPrefix
+        }
         if noDiscovery { settings.discovery = false }
         if let source {
             do { _ = try SourceSpec(parsing: source) } catch { problems.append("--source: \(error.description)") }
             settings.source = source
         }
-        if let key = key ?? (settings.key == nil ? environment["P1MQTT_METER_KEY"] : nil) {
+        if let key {
             if GCMCipher.parseKey(key) == nil {
                 problems.append("--key: the decryption key must be 32 hexadecimal digits (16 bytes)")
             }

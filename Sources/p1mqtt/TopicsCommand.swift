@@ -71,7 +71,8 @@ struct TopicsCommand: ParsableCommand {
             "| topic | OBIS (C.D.E) | unit | quantity | name | example |",
             "|---|---|---|---|---|---|",
         ]
-        for definition in ObisCatalogue.definitions where definition.scope != .mbus {
+        // Flow is derived per M-Bus device and listed with them.
+        for definition in ObisCatalogue.definitions where definition.scope != .mbus && definition.key != "flow" {
             let topic = map.topic(for: TopicMap.Value(key: definition.key)) ?? definition.key
             // A-B vary between meters (0-0:96.1.1, 1-0:1.8.1, 1-3:0.2.8): list C.D.E, except for exact codes.
             let obis = definition.scope == .exact ? definition.code.description : definition.code.quantity

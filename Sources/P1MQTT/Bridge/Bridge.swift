@@ -75,7 +75,8 @@ public struct Bridge: Service {
                 if configuration.isReplay { try await waitForConnection(client) }
                 try await pump(into: publisher, client, statistics)
             }
-            ended = true
+            // A source stopped by a graceful shutdown did not end by itself.
+            ended = !Task.isShuttingDownGracefully
         } catch is CancellationError {
             // Graceful shutdown.
         } catch let error as SourceError {
@@ -167,7 +168,7 @@ public struct Bridge: Service {
     private func publishStatistics(_ statistics: BridgeStatistics, _ publisher: Publisher, _ client: MQTTClient) {
         guard configuration.statsInterval > 0, let topic = configuration.publish.statsTopic else { return }
         let json = statistics.json(source: configuration.source, publisher: publisher, client: client)
-        client.send(topic: configuration.publish.topics.own(topic), payload: json, qos: 0, retain: true)
+        publisher.publishOwn(topic: configuration.publish.topics.own(topic), payload: json, to: client)
     }
 
     private func pump(into publisher: Publisher, _ client: MQTTClient, _ statistics: BridgeStatistics) async throws {

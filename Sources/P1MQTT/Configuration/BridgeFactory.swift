@@ -59,7 +59,10 @@ public enum BridgeFactory {
         case .tcp(let host, let port):
             source = TCPByteSource(host: host, port: port, watchdog: .seconds(settings.watchdog), logger: logger)
         case .rfxtrxSerial(let device):
-            source = RFXtrxByteSource(transport: SerialByteSource(device: device, logger: logger))
+            // The RFXtrx433 talks 38400 8N1 itself, whatever the meter behind it uses; its packets are not
+            // telegrams, so automatic detection would never settle.
+            source = RFXtrxByteSource(transport: SerialByteSource(
+                device: device, settings: .fixed(SerialSettings(baud: 38400)), logger: logger))
         case .rfxtrxTCP(let host, let port):
             source = RFXtrxByteSource(transport: TCPByteSource(host: host, port: port, watchdog: .seconds(settings.watchdog),
                                                                logger: logger))

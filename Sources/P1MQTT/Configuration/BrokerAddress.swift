@@ -7,6 +7,9 @@ public struct BrokerAddress: Sendable, Hashable {
 
     /// Parses the address, or says what is wrong with it.
     public static func parse(_ text: String, defaultPort: Int = 1883) -> Result<BrokerAddress, BrokerAddressProblem> {
+        if text.contains("://") {
+            return .failure(BrokerAddressProblem("'\(text)': give HOST[:PORT] without a scheme (mqtt://); TLS is switched on with mqtt.tls"))
+        }
         var host = text
         var port = defaultPort
         if text.hasPrefix("[") {

@@ -181,9 +181,13 @@ private struct Reader {
         if let derived = bool(topics, "derived", path: "topics.derived") { settings.derivedValues = derived }
         if let base = topic(topics, "base", path: "topics.base") { settings.baseTopic = base }
         if topics["telegram"] == .null { settings.telegramTopic = nil } else if let telegram = topic(topics, "telegram", path: "topics.telegram") {
+            if telegram.hasPrefix("/") { problems.append("topics.telegram: a topic below the base has no leading '/'") }
             settings.telegramTopic = telegram
         }
-        if let raw = topic(topics, "raw", path: "topics.raw") { settings.rawTopic = raw }
+        if let raw = topic(topics, "raw", path: "topics.raw") {
+            if raw.hasPrefix("/") { problems.append("topics.raw: a topic below the base has no leading '/'") }
+            settings.rawTopic = raw
+        }
         if let qos = integer(topics, "qos", path: "topics.qos", range: 0...1) { settings.qos = qos }
         if let retain = bool(topics, "retain", path: "topics.retain") { settings.retain = retain }
         if let renames = value(topics, "rename", path: "topics.rename") {
@@ -341,7 +345,7 @@ private struct Reader {
                 problems.append("\(section).\(key)_file: cannot read \(path)")
                 return nil
             }
-            return String(decoding: data, as: UTF8.self).trimmedWhitespace
+            return Settings.secretFileText(Array(data))
         }
         if let name = string(object, "\(key)_env", path: "\(section).\(key)_env") {
             guard let value = environment[name], !value.isEmpty else {

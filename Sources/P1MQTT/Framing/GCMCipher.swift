@@ -37,7 +37,8 @@ public struct GCMCipher: Sendable {
 
     /// Parses a key written as 32 hexadecimal digits (spaces, colons and a `0x` prefix are ignored).
     public static func parseKey(_ text: String) -> [UInt8]? {
-        var digits = Array(text.utf8).filter { $0 != 0x20 && $0 != 0x3A }
+        // Spaces, colons and line ends are how keys come out of PDFs, e-mails and key files.
+        var digits = Array(text.utf8).filter { $0 != 0x20 && $0 != 0x3A && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
         if digits.count >= 2, digits[0] == 0x30, digits[1] | 0x20 == 0x78 { digits.removeFirst(2) }
         guard digits.count == 32 else { return nil }
         var bytes: [UInt8] = []

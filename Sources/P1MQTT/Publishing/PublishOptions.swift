@@ -30,7 +30,7 @@ public struct PublishOptions: Sendable {
     /// Creates options; the defaults publish every value of every telegram, retained, at QoS 0.
     public init(topics: TopicMap = TopicMap(), qos: Int = 0, retain: Bool = true, throttle: ReadingThrottle = ReadingThrottle(),
                 telegramTopic: String? = "telegram", rawTopic: String? = nil, guardsRegisters: Bool = true,
-                statusTopic: String = "status", statsTopic: String? = "stats", mapping: ReadingMapper.Options = .init(),
+                statusTopic: String = "status", statsTopic: String? = nil, mapping: ReadingMapper.Options = .init(),
                 discovery: DiscoveryOptions? = DiscoveryOptions(), hostName: String = "p1mqtt") {
         self.topics = topics
         self.qos = qos

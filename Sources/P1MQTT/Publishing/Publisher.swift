@@ -75,7 +75,7 @@ public final class Publisher: Sendable {
         var cleared: [String] = []
         state.withLock { state in
             state.statistics.telegrams += 1
-            readings += state.flows.flows(from: readings)
+            if options.mapping.derivedValues { readings += state.flows.flows(from: readings) }
             if let discoveryOptions = options.discovery {
                 discovery = updatedDiscovery(for: telegram, readings: readings, options: discoveryOptions, &state)
             }
@@ -185,6 +185,13 @@ public final class Publisher: Sendable {
             sent += 1
         }
         state.withLock { $0.statistics.discoveryMessages += sent }
+    }
+
+    /// Publishes a retained document of p1mqtt's own (the stats topic) and keeps it for re-sending after a
+    /// reconnect or a Home Assistant restart, like the meter's values.
+    public func publishOwn(topic: String, payload: [UInt8], to sink: some MessageSink) {
+        state.withLock { $0.retained[topic] = payload }
+        send([(topic, payload)], to: sink)
     }
 
     /// At shutdown: `offline` on the availability topic (a clean disconnect does not trigger the last will).

@@ -107,6 +107,12 @@ enum DiscoveryFixtures {
             publisher.publish(telegram, to: sink, now: Double(index))
         }
         publisher.flush(to: sink)
+        if let stats = configuration.publish.statsTopic {
+            // The bridge, not the publisher, publishes the stats document its diagnostic entities read; stand in
+            // for it so "every state topic receives a value" holds as it does with `p1mqtt run`.
+            sink.send(topic: configuration.publish.topics.own(stats), payload: Array(#"{"telegrams":{"rejected":0}}"#.utf8),
+                      qos: 0, retain: true)
+        }
         return DiscoveryRun(sink: sink, publisher: publisher, configuration: configuration, telegrams: telegrams)
     }
 

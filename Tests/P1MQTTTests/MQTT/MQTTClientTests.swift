@@ -202,7 +202,8 @@ struct MQTTClientTests {
         #expect(recorder.refusals.first?.message.contains("check the username/password") == true)
         try broker.restart(with: .init(users: ["p1mqtt": "wrong"]))
         #expect(await recorder.wait { $0.connectedCount == 1 })
-        #expect(recorder.refusals.count == 1)
+        // While the broker restarts an attempt may find it unreachable; the credentials were refused once.
+        #expect(recorder.refusals.filter { $0.code == .notAuthorized }.count == 1)
     }
 
     @Test("TLS with the test CA connects and publishes", .enabled(if: BrokerFixture.opensslPath != nil))
