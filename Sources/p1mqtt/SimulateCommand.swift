@@ -47,6 +47,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Random seed.")
     var seed: UInt64 = 1
 
+    @Option(help: ArgumentHelp("Encrypt every telegram with this key (32 hex digits), as Luxembourg and Austrian meters do.", valueName: "hex"))
+    var key: String?
+
     @Option(help: ArgumentHelp("Profile: \(MeterSimulator.Profile.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "profile"))
     var profile: String = "dsmr5"
 
@@ -69,6 +72,19 @@ struct SimulateCommand: ParsableCommand {
         guard interval >= 0 else { throw ValidationError("--interval must be 0 or more seconds") }
     }
 
+    /// The next telegram, encrypted when a key was given.
+    private func telegram(_ simulator: inout MeterSimulator, at time: Int64) throws -> [UInt8] {
+        guard let key else { return simulator.telegram(at: time) }
+        guard let bytes = GCMCipher.parseKey(key) else {
+            throw ValidationError("--key must be 32 hexadecimal digits (16 bytes)")
+        }
+        do {
+            return try simulator.encryptedTelegram(at: time, cipher: GCMCipher(key: bytes))
+        } catch {
+            throw ValidationError("cannot encrypt: \(error.description)")
+        }
+    }
+
     func run() throws {
         if let listen, let (host, port) = Self.endpoint(listen) {
             try serve(host: host, port: port)
@@ -80,7 +96,7 @@ struct SimulateCommand: ParsableCommand {
         var produced = 0
         var buffer: [UInt8] = []
         while count.map({ produced < $0 }) ?? true {
-            buffer += simulator.telegram(at: time)
+            buffer += try telegram(&simulator, at: time)
             produced += 1
             time += advance
             if interval > 0 || buffer.count > 256 * 1024 {
@@ -117,7 +133,7 @@ struct SimulateCommand: ParsableCommand {
         let clock = ContinuousClock()
         var next = clock.now
         while !Self.stopRequested.load(ordering: .relaxed), count.map({ produced < $0 }) ?? true {
-            server.send(simulator.telegram(at: time))
+            server.send(try telegram(&simulator, at: time))
             produced += 1
             time += advance
             next += .milliseconds(Int64(interval * 1000))
