@@ -102,14 +102,17 @@ extension MBusDeviceKind {
         if let unit, energyUnits.contains(unit) {
             return EntityDescription(deviceClass: "energy", stateClass: "total_increasing", unit: unit, precision: 3)
         }
+        let volume = unit.map { ["m³", "L", "ft³", "CCF"].contains($0) } ?? true
         switch self {
-        case .gas:
+        case .gas where volume:
             return EntityDescription(deviceClass: "gas", stateClass: "total_increasing", unit: unit ?? "m³", precision: 3)
-        case .water, .warmWater:
+        case .water where volume, .warmWater where volume:
             return EntityDescription(deviceClass: "water", stateClass: "total_increasing", unit: unit ?? "m³", precision: 3)
-        case .heat, .cooling, .electricity:
-            return EntityDescription(deviceClass: "energy", stateClass: "total_increasing", unit: unit ?? "kWh", precision: 3)
-        case .unknown:
+        case .heat where unit == nil, .cooling where unit == nil, .electricity where unit == nil:
+            return EntityDescription(deviceClass: "energy", stateClass: "total_increasing", unit: "kWh", precision: 3)
+        default:
+            // A unit that fits no class of this kind (a heat meter reporting m³): a plain rising number, which
+            // Home Assistant accepts with any unit.
             return EntityDescription(stateClass: "total_increasing", unit: unit, precision: 3)
         }
     }

@@ -76,6 +76,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Exit when a replayed file ends instead of staying connected.")
     var exitAtEnd = false
 
+    @Flag(help: "Replay the file again from the start whenever it ends (the register guard withholds the jump back to the first values until it has seen them ten times).")
+    var loop = false
+
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "level"))
     var logLevel: String?
 
@@ -166,6 +169,7 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         if exitAtEnd { settings.exitAtEnd = true }
+        if loop { settings.loop = true }
         if let watchdog {
             if (5...86_400).contains(watchdog) { settings.watchdog = watchdog } else {
                 problems.append("--watchdog: must be between 5 and 86400 seconds")

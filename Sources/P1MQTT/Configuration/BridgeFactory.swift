@@ -49,7 +49,7 @@ public enum BridgeFactory {
             // With a key, the simulated meter encrypts what it sends, so the whole decryption path runs.
             source = SimulatorByteSource(profile: profile, cipher: decoder.cipher)
         case .file(let path):
-            let file = FileByteSource(path: path)
+            let file = FileByteSource(path: path, loops: settings.loop)
             do { try file.validate() } catch { throw ConfigurationError(["source: \(error.description)"]) }
             source = file
         case .standardInput:

@@ -62,7 +62,8 @@ private struct Reader {
         if let mqtt = section(object, "mqtt") { readMQTT(mqtt, &settings) }
         if let topics = section(object, "topics") { readTopics(topics, &settings) }
         if let replay = section(object, "replay") {
-            check(replay, "replay", allowed: ["rate", "exit_at_end"])
+            check(replay, "replay", allowed: ["rate", "exit_at_end", "loop"])
+            if let loop = bool(replay, "loop", path: "replay.loop") { settings.loop = loop }
             if let rate = value(replay, "rate", path: "replay.rate") {
                 let text: String
                 switch rate {

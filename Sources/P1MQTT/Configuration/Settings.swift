@@ -62,6 +62,8 @@ public struct Settings: Sendable, Hashable {
     public var rate = ReplayRate.meter
     /// Exit when a replay ends.
     public var exitAtEnd = false
+    /// Replay a file again and again.
+    public var loop = false
 
     /// Publish Home Assistant discovery.
     public var discovery = true

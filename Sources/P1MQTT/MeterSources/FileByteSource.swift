@@ -13,11 +13,14 @@ public struct FileByteSource: ByteSource {
     public let path: String?
     /// The chunk size.
     public let chunkSize: Int
+    /// Start again from the beginning at the end of the file (not for standard input).
+    public let loops: Bool
 
     /// Creates a source for a file, or standard input when `path` is nil or `-`.
-    public init(path: String?, chunkSize: Int = 64 * 1024) {
+    public init(path: String?, chunkSize: Int = 64 * 1024, loops: Bool = false) {
         self.path = path == "-" ? nil : path
         self.chunkSize = chunkSize
+        self.loops = loops && path != nil && path != "-"
     }
 
     /// `file PATH` or `standard input`.
@@ -43,7 +46,7 @@ public struct FileByteSource: ByteSource {
         // read into memory ahead of the consumer.
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: [UInt8].self, throwing: (any Error).self,
                                                                     bufferingPolicy: .bufferingOldest(4))
-        let reader = Reader(path: path, chunkSize: chunkSize, continuation: continuation)
+        let reader = Reader(path: path, chunkSize: chunkSize, loops: loops, continuation: continuation)
         continuation.onTermination = { _ in reader.cancel() }
         if !DetachedThread.start({ reader.run() }) {
             continuation.finish(throwing: SourceError("cannot start a thread to read \(name)"))
@@ -59,9 +62,12 @@ private final class Reader: Sendable {
     let continuation: AsyncThrowingStream<[UInt8], any Error>.Continuation
     private let cancelled = AtomicFlag()
 
-    init(path: String?, chunkSize: Int, continuation: AsyncThrowingStream<[UInt8], any Error>.Continuation) {
+    let loops: Bool
+
+    init(path: String?, chunkSize: Int, loops: Bool, continuation: AsyncThrowingStream<[UInt8], any Error>.Continuation) {
         self.path = path
         self.chunkSize = chunkSize
+        self.loops = loops
         self.continuation = continuation
     }
 
@@ -82,7 +88,11 @@ private final class Reader: Sendable {
         var buffer = [UInt8](repeating: 0, count: chunkSize)
         while !cancelled.isSet {
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, chunkSize) }
-            if count == 0 { break }
+            if count == 0 {
+                // An empty file would loop without pause: only rewind a file that gave something.
+                guard loops, lseek(fd, 0, SEEK_CUR) > 0, lseek(fd, 0, SEEK_SET) == 0 else { break }
+                continue
+            }
             if count < 0 {
                 if errno == EINTR { continue }
                 continuation.finish(throwing: SourceError("cannot read \(path ?? "standard input"): \(String(cString: strerror(errno)))"))

@@ -206,12 +206,15 @@ public enum ReadingMapper {
         return (MeterNumber(mantissa: number.mantissa, scale: UInt8(scale)), conversion.unit)
     }
 
-    /// `0001` → `low`, `0002` → `normal`; Belgian and Hungarian meters number their tariffs the other way.
+    /// `0001` → `low`, `0002` → `normal` (Belgian and Hungarian meters number these two the other way), and
+    /// E.ON's third and fourth tariff → `tariff_3`, `tariff_4`: the options of the Home Assistant enum.
     public static func tariffName(_ code: String, variant: MeterVariant) -> String {
         let swapped = variant == .belgium || variant == .eonHungary
         switch code {
         case "0001", "1": return swapped ? "normal" : "low"
         case "0002", "2": return swapped ? "low" : "normal"
+        case "0003", "3": return "tariff_3"
+        case "0004", "4": return "tariff_4"
         default: return code
         }
     }
