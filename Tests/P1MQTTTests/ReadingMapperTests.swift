@@ -205,7 +205,7 @@ struct ReadingMapperTests {
         (.luxembourg, "0001", "low"), (.luxembourg, "0002", "normal"),
         (.belgium, "0001", "normal"), (.belgium, "0002", "low"),
         (.eonHungary, "0001", "normal"), (.eonHungary, "0002", "low"),
-        (.dsmr5, "0003", "0003"), (.belgium, "0004", "0004"),
+        (.dsmr5, "0003", "tariff_3"), (.belgium, "0004", "tariff_4"), (.eonHungary, "0005", "0005"),
     ])
     func tariffNames(variant: MeterVariant, code: String, expected: String) {
         #expect(ReadingMapper.tariffName(code, variant: variant) == expected)

@@ -74,49 +74,28 @@ public struct DiscoveryBuilder: Sendable {
             let stateTopic = topics.topic(for: reading.value)
             var json = JSONWriter(capacity: 512)
             if let stateTopic {
-                writeEntity(entity, reading: reading, deviceID: deviceID, key: key, stateTopic: stateTopic,
-                            device: options.mode == .entity ? devices[deviceID] : nil, to: &json)
+                var config = EntityConfig(description: entity.description, name: entity.name,
+                                          uniqueID: "\(deviceID)_\(key)", stateTopic: stateTopic)
+                // An M-Bus meter's reading is the device's main feature: Home Assistant then calls it "Gas meter".
+                if reading.value.device != nil && reading.value.key == "reading" { config.name = nil }
+                if case .json = reading.payload {
+                    // Lists: the failure log and peak history have their entry count as state, a list of numbers
+                    // (the CT ratio) its first number; the whole list goes into the attributes.
+                    let numbers = ObisCatalogue.definition(forKey: reading.value.key)?.layout == .numbers
+                    config.valueTemplate = numbers ? "{{ value_json[0] }}" : "{{ value_json | count }}"
+                    config.attributesTemplate = "{{ {'entries': value_json} | tojson }}"
+                }
+                writeEntity(config, device: options.mode == .entity ? devices[deviceID] : nil, to: &json)
             }
             entities.append((deviceID, key, stateTopic, json.bytes))
         }
         if let statsTopic {
             for stats in Self.statsEntities {
                 var json = JSONWriter(capacity: 512)
-                json.beginObject()
-                if options.mode == .device {
-                    json.key("p")
-                    json.string("sensor")
-                }
-                json.key("name")
-                json.string(stats.name)
-                json.key("uniq_id")
-                json.string("\(meterDevice)_\(stats.key)")
-                json.key("stat_t")
-                json.string(statsTopic)
-                json.key("val_tpl")
-                json.string(stats.template)
-                json.key("avty_t")
-                json.string(availabilityTopic)
-                if let deviceClass = stats.description.deviceClass {
-                    json.key("dev_cla")
-                    json.string(deviceClass)
-                }
-                if let stateClass = stats.description.stateClass {
-                    json.key("stat_cla")
-                    json.string(stateClass)
-                }
-                json.key("ent_cat")
-                json.string("diagnostic")
-                if let icon = stats.description.icon {
-                    json.key("ic")
-                    json.string(icon)
-                }
-                if options.mode == .entity, let device = devices[meterDevice] {
-                    json.key("dev")
-                    json.raw(device)
-                    writeOrigin(&json)
-                }
-                json.endObject()
+                var config = EntityConfig(description: stats.description, name: stats.name,
+                                          uniqueID: "\(meterDevice)_\(stats.key)", stateTopic: statsTopic)
+                config.valueTemplate = stats.template
+                writeEntity(config, device: options.mode == .entity ? devices[meterDevice] : nil, to: &json)
                 entities.append((meterDevice, stats.key, statsTopic, json.bytes))
             }
         }
@@ -185,21 +164,31 @@ public struct DiscoveryBuilder: Sendable {
         return (description, definition.name)
     }
 
-    private func writeEntity(_ entity: (description: EntityDescription, name: String), reading: Reading, deviceID: String,
-                             key: String, stateTopic: String, device: [UInt8]?, to json: inout JSONWriter) {
-        let description = entity.description
+    /// What one sensor's config says, however the value is published.
+    private struct EntityConfig {
+        var description: EntityDescription
+        /// Nil makes the entity the device's main feature (named after the device).
+        var name: String?
+        var uniqueID: String
+        var stateTopic: String
+        var valueTemplate: String?
+        /// When set, the state topic's JSON also becomes the entity's attributes, through this template.
+        var attributesTemplate: String?
+    }
+
+    private func writeEntity(_ config: EntityConfig, device: [UInt8]?, to json: inout JSONWriter) {
+        let description = config.description
         json.beginObject()
         if options.mode == .device {
             json.key("p")
             json.string("sensor")
         }
         json.key("name")
-        // An M-Bus meter's reading is the device's main feature: Home Assistant then calls it "Gas meter".
-        if reading.value.device != nil && reading.value.key == "reading" { json.null() } else { json.string(entity.name) }
+        if let name = config.name { json.string(name) } else { json.null() }
         json.key("uniq_id")
-        json.string("\(deviceID)_\(key)")
+        json.string(config.uniqueID)
         json.key("stat_t")
-        json.string(stateTopic)
+        json.string(config.stateTopic)
         json.key("avty_t")
         json.string(availabilityTopic)
         if let deviceClass = description.deviceClass {
@@ -236,16 +225,15 @@ public struct DiscoveryBuilder: Sendable {
             for option in options { json.string(option) }
             json.endArray()
         }
-        if case .json = reading.payload {
-            // Lists: the failure log and peak history have their entry count as state, a list of numbers (the CT
-            // ratio) its first number; the whole list goes into the attributes.
+        if let template = config.valueTemplate {
             json.key("val_tpl")
-            let numbers = ObisCatalogue.definition(forKey: reading.value.key)?.layout == .numbers
-            json.string(numbers ? "{{ value_json[0] }}" : "{{ value_json | count }}")
+            json.string(template)
+        }
+        if let attributes = config.attributesTemplate {
             json.key("json_attr_t")
-            json.string(stateTopic)
+            json.string(config.stateTopic)
             json.key("json_attr_tpl")
-            json.string("{{ {'entries': value_json} | tojson }}")
+            json.string(attributes)
         }
         if let device {
             json.key("dev")
