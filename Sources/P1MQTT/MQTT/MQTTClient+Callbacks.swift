@@ -35,9 +35,21 @@ extension MQTTClient {
             client.continuation.yield(.message(MQTTMessage(topic: String(cString: topic), payload: payload,
                                                            retained: message.retain)))
         }
+        listenToLibraryLog(true)
+    }
+
+    /// Switches libmosquitto's log callback on or off. While it is set, libmosquitto formats a line with
+    /// printf for every packet it sends, which costs more than the rest of publishing a value; so it is on
+    /// while connecting (TLS failures are reported only there) and off while connected, unless trace logging
+    /// asks for every line.
+    func listenToLibraryLog(_ on: Bool) {
+        guard on || logger.logLevel > .trace else { return }
+        if !on {
+            mosquitto_log_callback_set(mosq, nil)
+            return
+        }
         mosquitto_log_callback_set(mosq) { _, userdata, level, text in
             guard let client = MQTTClient.client(from: userdata), let text else { return }
-            // libmosquitto logs every packet at debug level; skip the string copy when nobody wants it.
             let important = level == MOSQ_LOG_ERR || level == MOSQ_LOG_WARNING
             guard important || client.logger.logLevel <= .trace else { return }
             client.didLog(level: level, text: String(cString: text))
@@ -56,6 +68,7 @@ extension MQTTClient {
             state.withLock { $0.refusal = refusal }
             return
         }
+        listenToLibraryLog(false)
         let (running, failedAttempts) = state.withLock { state -> (Bool, Int) in
             state.sessionConnected = true
             guard state.lifecycle == .running else { return (false, 0) }

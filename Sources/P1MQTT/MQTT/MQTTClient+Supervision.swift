@@ -91,6 +91,7 @@ extension MQTTClient {
     /// One connection attempt and, if it succeeds, the connection's whole life.
     func runSession() -> SessionOutcome {
         diagnostics.withLock { $0 = Diagnostics() }
+        listenToLibraryLog(true)
         state.withLock { state in
             state.sessionConnected = false
             state.disconnectRequested = false

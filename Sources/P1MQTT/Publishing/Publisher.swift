@@ -81,7 +81,7 @@ public final class Publisher: Sendable {
             }
             for reading in readings {
                 guard let topic = options.topics.topic(for: reading.value) else { continue }
-                if topic != options.topics.defaultTopic(for: reading.value) {
+                if !options.topics.renames.isEmpty, topic != options.topics.defaultTopic(for: reading.value) {
                     // Renamed: the value's old retained message would linger under the default name.
                     let old = options.topics.defaultTopic(for: reading.value)
                     if state.clearedDefaults.insert(old).inserted { cleared.append(old) }

@@ -144,7 +144,9 @@ struct DiscoveryBrokerBehaviourTests {
         #expect(missingStates.isEmpty, "states not back within 10 s: \(missingStates)")
         #expect(seen["p1mqtt/status"] == "online")
         let retained = try await DiscoveryProcesses.retained(broker, topic: "homeassistant/#")
-        let same = retained == configs
+        // Every config from before is back unchanged; a value that appeared meanwhile (the gas flow, once the
+        // meter's 5-minute gas stamp moves on) may add one.
+        let same = configs.allSatisfy { retained[$0.key] == $0.value }
         #expect(same, "\(DiscoveryFixtures.difference(retained, configs))")
         await child.killAndWait()
     }
