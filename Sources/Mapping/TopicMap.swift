@@ -46,10 +46,14 @@ public struct TopicMap: Sendable, Hashable {
     /// The topic for a value, or nil when it is switched off.
     public func topic(for value: Value) -> String? {
         if isDisabled(value) { return nil }
-        if let renamed = renames[value.path] ?? value.code.flatMap({ renames[$0.description] }) ?? renames[value.key] {
+        // Checked per value per telegram: skip building lookup strings when nothing is renamed.
+        if !renames.isEmpty,
+            let renamed = renames[value.path] ?? value.code.flatMap({ renames[$0.description] }) ?? renames[value.key]
+        {
             return renamed.hasPrefix("/") ? String(renamed.dropFirst()) : join(base, renamed)
         }
-        return join(base, value.path)
+        if let device = value.device { return "\(base.isEmpty ? "" : base + "/")\(device)/\(value.key)" }
+        return join(base, value.key)
     }
 
     /// The default topic (no renames), used to clear a value's old retained message after a rename.
