@@ -199,26 +199,7 @@ enum DiscoveryProcesses {
     /// after the first message, or until `timeout` (an empty answer takes the whole timeout).
     static func retained(_ broker: BrokerFixture, topic: String, timeout: Duration = .seconds(3),
                          quiet: Duration = .milliseconds(400)) async throws -> [String: String] {
-        let subscriber = try broker.startSubscriber(topic: topic, count: 1_000_000)
-        let deadline = ContinuousClock.now + timeout
-        var count = 0
-        var lastChange = ContinuousClock.now
-        while ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(25))
-            let now = subscriber.messages.count
-            if now != count {
-                count = now
-                lastChange = ContinuousClock.now
-            } else if count > 0 && ContinuousClock.now - lastChange >= quiet {
-                break
-            }
-        }
-        let messages = await subscriber.waitForExit(timeout: .zero)
-        var state: [String: String] = [:]
-        for message in messages where message.retained && state[message.topic] == nil {
-            state[message.topic] = message.payload
-        }
-        return state
+        try await broker.retained(topic: topic, timeout: timeout, quiet: quiet)
     }
 
     /// Takes snapshots until two in a row are equal and `condition` holds, or `timeout` passes.
