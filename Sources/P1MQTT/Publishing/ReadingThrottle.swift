@@ -89,7 +89,7 @@ public struct ReadingThrottle: Sendable {
     }
 
     static func mean(_ sum: Double, _ samples: Int, scale: UInt8) -> MeterNumber {
-        let factor = MeterNumber(mantissa: 1, scale: 0).doubleValue * pow10(scale)
+        let factor = pow10(scale)
         return MeterNumber(mantissa: Int64((sum / Double(samples) * factor).rounded()), scale: scale)
     }
 
