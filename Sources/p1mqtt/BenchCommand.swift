@@ -1,5 +1,6 @@
 import ArgumentParser
 import P1MQTT
+import Synchronization
 
 /// `p1mqtt bench`: telegrams per second through framing, CRC, decryption and parsing, per telegram file.
 struct BenchCommand: ParsableCommand {
@@ -8,7 +9,9 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure how many telegrams per second the engine frames, checks and parses (use a release build).",
         discussion: """
             Each file is fed repeatedly through one decoder on one core for the given time. The first column \
-            is framing + CRC + parsing; the second adds writing the JSON form.
+            is framing + CRC + parsing; the second adds writing the JSON form; the last is everything p1mqtt \
+            does per telegram before libmosquitto: parsing, mapping to readings, register guard, discovery \
+            check, JSON and the messages handed to a sink that only counts them.
 
             Example:
               swift run -c release p1mqtt bench examples/telegrams/*.txt
@@ -42,7 +45,7 @@ struct BenchCommand: ParsableCommand {
             }
             cipher = try GCMCipher(key: bytes)
         }
-        print("file                          bytes   parse telegrams/s   µs/telegram   parse+JSON telegrams/s")
+        print("file                          bytes   parse telegrams/s   µs/telegram   parse+JSON telegrams/s   to MQTT µs/telegram   messages")
         for path in paths {
             let bytes: [UInt8]
             do {
@@ -56,11 +59,12 @@ struct BenchCommand: ParsableCommand {
             let options = TelegramDecoder.Options(cipher: cipher)
             let parse = measure(bytes, options: options, json: false)
             let withJSON = measure(bytes, options: options, json: true)
+            let published = measurePublishing(bytes, options: options)
             guard parse.perSecond > 0 else {
                 print("\(pad(shortName(path), 28))  no telegram accepted")
                 continue
             }
-            print("\(pad(shortName(path), 28)) \(pad(String(bytes.count), 6, left: true))   \(pad(format(parse.perSecond), 17, left: true))   \(pad(format(1_000_000 / parse.perSecond, decimals: 2), 11, left: true))   \(pad(format(withJSON.perSecond), 22, left: true))")
+            print("\(pad(shortName(path), 28)) \(pad(String(bytes.count), 6, left: true))   \(pad(format(parse.perSecond), 17, left: true))   \(pad(format(1_000_000 / parse.perSecond, decimals: 2), 11, left: true))   \(pad(format(withJSON.perSecond), 22, left: true))   \(pad(format(1_000_000 / published.perSecond, decimals: 2), 19, left: true))   \(pad(format(published.messagesPerTelegram, decimals: 1), 8, left: true))")
         }
     }
 
@@ -96,6 +100,37 @@ struct BenchCommand: ParsableCommand {
         return (Double(telegrams) / secondsTaken, sink)
     }
 
+    /// Everything before libmosquitto, with the default publishing options (discovery on).
+    private func measurePublishing(_ bytes: [UInt8], options: TelegramDecoder.Options) -> (perSecond: Double, messagesPerTelegram: Double) {
+        var decoder = TelegramDecoder(options: options)
+        let publisher = Publisher(options: PublishOptions())
+        let sink = CountingSink()
+        var telegrams = 0
+        let clock = ContinuousClock()
+        let start = clock.now
+        var elapsed = Duration.zero
+        let budget = Duration.milliseconds(Int64(seconds * 1000))
+        let rounds = iterations.map { max(1, $0 / 200) } ?? Int.max
+        var round = 0
+        var now = 0.0
+        while elapsed < budget || iterations != nil, round < rounds {
+            round += 1
+            for _ in 0..<200 {
+                decoder.feed(bytes) { event in
+                    if case .telegram(let telegram) = event {
+                        telegrams += 1
+                        now += 1
+                        publisher.publish(telegram, to: sink, now: now)
+                    }
+                }
+            }
+            elapsed = clock.now - start
+        }
+        let secondsTaken = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let messages = Double(sink.count) / Double(max(1, telegrams))
+        return (Double(telegrams) / secondsTaken, messages)
+    }
+
     private func defaultFiles() -> [String] {
         let directory = "examples/telegrams"
         guard let names = try? listDirectory(directory) else { return [] }
@@ -113,5 +148,21 @@ struct BenchCommand: ParsableCommand {
         if decimals == 0 { return String(Int(value.rounded())) }
         let scale = Double(10 * decimals)
         return String((value * scale).rounded() / scale)
+    }
+}
+
+/// A sink that only counts what it is given, so the benchmark measures p1mqtt's own work.
+private final class CountingSink: MessageSink {
+    private let counter = Atomic<Int>(0)
+    var count: Int { counter.load(ordering: .relaxed) }
+
+    func send(topic: String, payload: [UInt8], qos: Int, retain: Bool) -> Bool {
+        counter.add(1, ordering: .relaxed)
+        return true
+    }
+
+    func send(_ messages: [MQTTClient.Message], qos: Int, retain: Bool) -> Int {
+        counter.add(messages.count, ordering: .relaxed)
+        return messages.count
     }
 }

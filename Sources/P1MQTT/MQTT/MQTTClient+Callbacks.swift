@@ -78,8 +78,9 @@ extension MQTTClient {
             // acknowledged soon; starting the count afresh means a lost acknowledgement can never block
             // QoS 1 publishing for good.
             state.unacknowledged.removeAll()
+            awaitingAcknowledgement.store(0, ordering: .sequentiallyConsistent)
             // Queued QoS 0 packets of the old connection were discarded with it; their callbacks never come.
-            state.outstanding = 0
+            outstandingCount.store(0, ordering: .relaxed)
             // A clean session forgets subscriptions, so every connect re-issues them.
             for subscription in state.subscriptions {
                 issue(subscription)
@@ -109,10 +110,16 @@ extension MQTTClient {
 
     /// The broker acknowledged a QoS 1/2 message, or a QoS 0 message was written (network thread).
     func didPublish(messageID: Int32, reasonCode: Int32) {
-        state.withLock { state in
-            _ = state.unacknowledged.remove(messageID)
-            state.outstanding = max(0, state.outstanding - 1)
+        // Nearly always a QoS 0 write with nothing awaiting acknowledgement: then no lock at all, so this
+        // thread never waits for a publisher that holds the lock while handing over a telegram.
+        if awaitingAcknowledgement.load(ordering: .sequentiallyConsistent) > 0 {
+            state.withLock { state in
+                if state.unacknowledged.remove(messageID) != nil {
+                    awaitingAcknowledgement.subtract(1, ordering: .sequentiallyConsistent)
+                }
+            }
         }
+        outstandingCount.subtract(1, ordering: .relaxed)
         // MQTT 5 reason codes below 0x80 are successes (0x10: "no matching subscribers").
         if reasonCode >= 0x80 {
             let reason = mosquitto_reason_string(reasonCode).map { String(cString: $0) } ?? "reason code \(reasonCode)"

@@ -58,6 +58,13 @@ public final class MQTTClient: @unchecked Sendable {
     /// The libmosquitto handle; see the comment at the top of the class for who may use it when.
     let mosq: OpaquePointer
     let state = Mutex(State())
+    /// Messages handed to libmosquitto whose write (QoS 0) or acknowledgement (QoS 1/2) is still pending.
+    /// An atomic rather than part of `state`: libmosquitto reports every QoS 0 write from its network thread,
+    /// and taking `state`'s lock there for each message made that thread and the publisher contend for it.
+    let outstandingCount = Atomic<Int>(0)
+    /// `state.unacknowledged.count`, readable without the lock, so the write callback of a QoS 0 message
+    /// only takes the lock when QoS 1/2 messages are actually awaiting their acknowledgement.
+    let awaitingAcknowledgement = Atomic<Int>(0)
     /// Kept apart from `state` because libmosquitto logs from inside calls made while `state` is locked.
     let diagnostics = Mutex(Diagnostics())
     /// Signalled by ``stop()`` to cut a reconnect delay short.
@@ -96,8 +103,6 @@ public final class MQTTClient: @unchecked Sendable {
         var subscriptions: [Subscription] = []
         /// Message IDs of QoS 1/2 publishes not yet acknowledged by the broker.
         var unacknowledged: Set<Int32> = []
-        /// Messages handed to libmosquitto whose write (QoS 0) or acknowledgement (QoS 1/2) is still pending.
-        var outstanding = 0
         var statistics = Statistics()
     }
 
@@ -306,93 +311,13 @@ public final class MQTTClient: @unchecked Sendable {
     /// libmosquitto's send queue is unbounded, so a producer faster than the network (a replay at full speed)
     /// waits while this is high.
     public var outstanding: Int {
-        state.withLock { $0.outstanding }
+        // Briefly negative when a write callback overtakes the increment of its own publish.
+        max(0, outstandingCount.load(ordering: .relaxed))
     }
 
     /// The counters.
     public var statistics: Statistics {
         state.withLock { $0.statistics }
-    }
-
-    /// Publishes a message. Callable from any thread, including from ``onConnect``.
-    ///
-    /// While disconnected the message is dropped and counted in ``Statistics/droppedWhileDisconnected``,
-    /// whatever the QoS: libmosquitto would otherwise queue QoS 1/2 messages without limit during an outage
-    /// and send them all, stale, on reconnect.
-    /// - Parameters:
-    ///   - topic: the topic; no `+` or `#` wildcards.
-    ///   - payload: the payload bytes; an empty retained payload deletes the topic's retained message.
-    ///   - qos: 0, 1 or 2.
-    ///   - retain: whether the broker keeps it as the topic's retained message.
-    /// - Returns: true when the message was handed to libmosquitto for sending, false when it was dropped
-    ///   (not connected, or too many QoS 1/2 messages unacknowledged).
-    /// - Throws: ``MQTTError`` with code ``MQTTError/Code/invalidArgument`` for an invalid topic, QoS or
-    ///   payload size, or ``MQTTError/Code/library`` for another libmosquitto error.
-    @discardableResult
-    public func publish(topic: String, payload: [UInt8], qos: Int = 0, retain: Bool = false) throws(MQTTError) -> Bool {
-        guard (0...2).contains(qos) else {
-            throw MQTTError(.invalidArgument, "the QoS must be 0, 1 or 2, got \(qos)")
-        }
-        guard !topic.isEmpty, mosquitto_pub_topic_check(topic) == MOSQ_ERR_SUCCESS.rawValue else {
-            throw MQTTError(.invalidArgument, "cannot publish to '\(topic)': a topic must be non-empty and contain no + or # wildcards")
-        }
-        guard payload.count <= 268_435_455 else {
-            throw MQTTError(.invalidArgument, "the payload for '\(topic)' is \(payload.count) bytes; MQTT allows at most 256 MiB")
-        }
-        return try state.withLock { state throws(MQTTError) -> Bool in
-            guard state.lifecycle == .running, state.connected, !state.handleDestroyed else {
-                state.statistics.droppedWhileDisconnected += 1
-                return false
-            }
-            if qos > 0 && state.unacknowledged.count >= configuration.maximumUnacknowledged {
-                state.statistics.droppedBacklogFull += 1
-                return false
-            }
-            var messageID: Int32 = 0
-            // Under the lock: the acknowledgement callback may run before mosquitto_publish returns, and must
-            // find the message ID already recorded. (libmosquitto's publish takes none of the locks it holds
-            // while running callbacks, so this cannot deadlock.) libmosquitto copies the payload.
-            let code = payload.withUnsafeBytes { bytes in
-                mosquitto_publish(mosq, &messageID, topic, Int32(bytes.count), bytes.baseAddress, Int32(qos), retain)
-            }
-            switch code {
-            case MOSQ_ERR_SUCCESS.rawValue:
-                state.statistics.published += 1
-                state.outstanding += 1
-                if qos > 0 { state.unacknowledged.insert(messageID) }
-                return true
-            case MOSQ_ERR_NO_CONN.rawValue:
-                // The connection broke a moment ago and the disconnect callback has not run yet. libmosquitto
-                // has queued a QoS 1/2 message anyway and sends it after reconnecting (bounded: this window
-                // is short, and further publishes see `connected == false`); a QoS 0 message is gone.
-                if qos > 0 {
-                    state.statistics.published += 1
-                    state.unacknowledged.insert(messageID)
-                    return true
-                }
-                state.statistics.droppedWhileDisconnected += 1
-                return false
-            case MOSQ_ERR_OVERSIZE_PACKET.rawValue, MOSQ_ERR_PAYLOAD_SIZE.rawValue:
-                throw MQTTError(.invalidArgument, "the message for '\(topic)' (\(payload.count) bytes) is larger than the broker accepts")
-            case MOSQ_ERR_MALFORMED_UTF8.rawValue, MOSQ_ERR_INVAL.rawValue:
-                throw MQTTError(.invalidArgument, "cannot publish to '\(topic)': \(MosquittoLibrary.describe(code))")
-            default:
-                throw MQTTError(.library, "publishing to '\(topic)' failed: \(MosquittoLibrary.describe(code))")
-            }
-        }
-    }
-
-    /// Publishes a text message (UTF-8). See ``publish(topic:payload:qos:retain:)-(_,[UInt8],_,_)``.
-    /// - Parameters:
-    ///   - topic: the topic; no `+` or `#` wildcards.
-    ///   - payload: the text.
-    ///   - qos: 0, 1 or 2.
-    ///   - retain: whether the broker keeps it as the topic's retained message.
-    /// - Returns: true when handed to libmosquitto, false when dropped.
-    /// - Throws: ``MQTTError`` for an invalid topic, QoS or payload.
-    @discardableResult
-    public func publish(topic: String, payload: String, qos: Int = 0, retain: Bool = false) throws(MQTTError) -> Bool {
-        try publish(topic: topic, payload: Array(payload.utf8), qos: qos, retain: retain)
     }
 
     /// Subscribes to a topic filter, now if connected and again after every reconnect. Messages arrive as

@@ -69,7 +69,7 @@ public final class Publisher: Sendable {
             TelegramJSON.write(telegram, to: &writer)
             json = writer.bytes
         }
-        var messages: [(String, [UInt8])] = []
+        var messages: [MQTTClient.Message] = []
         messages.reserveCapacity(readings.count + 2)
         var discovery: [DiscoveryMessage] = []
         var cleared: [String] = []
@@ -102,13 +102,13 @@ public final class Publisher: Sendable {
                     }
                 }
                 guard let admitted = state.throttle.admit(reading, at: now) else { continue }
-                messages.append((topic, admitted.payload.bytes))
+                messages.append(MQTTClient.Message(topic: topic, payload: admitted.payload.bytes))
             }
             if let telegramTopic = options.telegramTopic, let json {
-                messages.append((options.topics.own(telegramTopic), json))
+                messages.append(MQTTClient.Message(topic: options.topics.own(telegramTopic), payload: json))
             }
             if options.retain {
-                for (topic, payload) in messages { state.retained[topic] = payload }
+                for message in messages { state.retained[message.topic] = message.payload }
             }
         }
         for topic in cleared { sink.send(topic: topic, payload: [], qos: options.qos, retain: true) }
@@ -123,11 +123,11 @@ public final class Publisher: Sendable {
 
     /// Publishes what throttling still holds back (at the end of a replay, at shutdown).
     public func flush(to sink: some MessageSink) {
-        let messages = state.withLock { state -> [(String, [UInt8])] in
-            let pending = state.throttle.flush().compactMap { reading -> (String, [UInt8])? in
-                options.topics.topic(for: reading.value).map { ($0, reading.payload.bytes) }
+        let messages = state.withLock { state -> [MQTTClient.Message] in
+            let pending = state.throttle.flush().compactMap { reading -> MQTTClient.Message? in
+                options.topics.topic(for: reading.value).map { MQTTClient.Message(topic: $0, payload: reading.payload.bytes) }
             }
-            if options.retain { for (topic, payload) in pending { state.retained[topic] = payload } }
+            if options.retain { for message in pending { state.retained[message.topic] = message.payload } }
             return pending
         }
         send(messages, to: sink)
@@ -145,7 +145,7 @@ public final class Publisher: Sendable {
     /// entities stay unavailable until they are discovered again and get a state.
     public func republish(to sink: some MessageSink) {
         let (discovery, messages) = state.withLock { state in
-            (state.discovery.map { DiscoveryMessage(topic: $0.key, payload: $0.value) }, state.retained.map { ($0.key, $0.value) })
+            (state.discovery.map { DiscoveryMessage(topic: $0.key, payload: $0.value) }, state.retained.map { MQTTClient.Message(topic: $0.key, payload: $0.value) })
         }
         sendDiscovery(discovery, to: sink)
         send(messages, to: sink)
@@ -191,7 +191,7 @@ public final class Publisher: Sendable {
     /// reconnect or a Home Assistant restart, like the meter's values.
     public func publishOwn(topic: String, payload: [UInt8], to sink: some MessageSink) {
         state.withLock { $0.retained[topic] = payload }
-        send([(topic, payload)], to: sink)
+        send([MQTTClient.Message(topic: topic, payload: payload)], to: sink)
     }
 
     /// At shutdown: `offline` on the availability topic (a clean disconnect does not trigger the last will).
@@ -199,11 +199,9 @@ public final class Publisher: Sendable {
         sink.send(topic: options.availabilityTopic, payload: Array("offline".utf8), qos: 1, retain: true)
     }
 
-    private func send(_ messages: [(String, [UInt8])], to sink: some MessageSink) {
-        var sent = 0
-        for (topic, payload) in messages where sink.send(topic: topic, payload: payload, qos: options.qos, retain: options.retain) {
-            sent += 1
-        }
+    private func send(_ messages: [MQTTClient.Message], to sink: some MessageSink) {
+        guard !messages.isEmpty else { return }
+        let sent = sink.send(messages, qos: options.qos, retain: options.retain)
         let unsent = messages.count - sent
         state.withLock {
             $0.statistics.messages += sent
