@@ -255,6 +255,21 @@ struct FramingTests {
         #expect(CRC16.arc([UInt8]()) == 0)
     }
 
+    @Test("the 8-bytes-at-a-time CRC equals the byte-at-a-time definition for every length and offset")
+    func crcSlicingMatchesBytewise() {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<3000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        bytes.withUnsafeBufferPointer { all in
+            for length in 0..<80 {
+                for start in 0..<9 {
+                    let slice = UnsafeBufferPointer(rebasing: all[start..<(start + length)])
+                    #expect(CRC16.arc(slice) == CRC16.arcBytewise(slice), "length \(length), offset \(start)")
+                }
+            }
+            #expect(CRC16.arc(all) == CRC16.arcBytewise(all))
+        }
+    }
+
     // MARK: - Size limits
 
     @Test("1 MB after a '/' without an end is rejected as oversize early; a valid telegram after it is accepted")

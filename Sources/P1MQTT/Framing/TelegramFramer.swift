@@ -76,6 +76,15 @@ public struct TelegramFramer: Sendable {
                 // Fast path: copy ordinary text up to the next line end, `/` or possible frame start in one go.
                 var end = offset
                 let limit = min(bytes.count, offset + (maximumTelegramSize - buffer.count))
+                // Sixteen bytes per comparison first; a DSMR line is 20–60 bytes.
+                if let base = bytes.baseAddress {
+                    while end &+ 16 <= limit {
+                        let block = UnsafeRawPointer(base + end).loadUnaligned(as: SIMD16<UInt8>.self)
+                        let stops = (block .== Self.lfBlock) .| (block .== Self.slashBlock) .| (block .== Self.dbBlock)
+                        if any(stops) { break }
+                        end &+= 16
+                    }
+                }
                 while end < limit {
                     let byte = bytes[end]
                     if byte == Self.lf || byte == Self.slash || byte == 0xDB { break }
@@ -93,7 +102,7 @@ public struct TelegramFramer: Sendable {
             step(byte)
             if let event = pending { return event }
             // Bytes after a 0xDB that did not start a frame come before the rest of the chunk.
-            if let event = drainReplay() { return event }
+            if !replay.isEmpty, let event = drainReplay() { return event }
         }
         return nil
     }
@@ -284,6 +293,9 @@ public struct TelegramFramer: Sendable {
         pending = .rejected(Rejection(reason, detail))
     }
 
+    static let lfBlock = SIMD16<UInt8>(repeating: 0x0A)
+    static let slashBlock = SIMD16<UInt8>(repeating: 0x2F)
+    static let dbBlock = SIMD16<UInt8>(repeating: 0xDB)
     static let slash: UInt8 = 0x2F
     static let bang: UInt8 = 0x21
     static let cr: UInt8 = 0x0D

@@ -97,16 +97,24 @@ extension ObjectValue {
 /// many "hex" fields are really decimal serials that would decode to control characters.
 func decodeHexText(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
     guard bytes.count >= 2, bytes.count % 2 == 0 else { return nil }
-    var decoded = [UInt8]()
-    decoded.reserveCapacity(bytes.count / 2)
-    var index = 0
-    while index < bytes.count {
-        guard let high = TelegramFramer.hexValue(bytes[index]), let low = TelegramFramer.hexValue(bytes[index + 1])
-        else { return nil }
-        let byte = high << 4 | low
-        guard byte >= 0x20 && byte < 0x7F else { return nil }
-        decoded.append(byte)
-        index += 2
+    // Decoded straight into the string's storage: no intermediate array per equipment id per telegram.
+    var printable = true
+    let text = String(unsafeUninitializedCapacity: bytes.count / 2) { storage in
+        var index = 0
+        while index < bytes.count {
+            guard let high = TelegramFramer.hexValue(bytes[index]), let low = TelegramFramer.hexValue(bytes[index + 1]) else {
+                printable = false
+                return 0
+            }
+            let byte = high << 4 | low
+            guard byte >= 0x20 && byte < 0x7F else {
+                printable = false
+                return 0
+            }
+            storage[index / 2] = byte
+            index += 2
+        }
+        return bytes.count / 2
     }
-    return String(decoding: decoded, as: UTF8.self)
+    return printable ? text : nil
 }

@@ -89,6 +89,15 @@ private struct Scan {
         let count = buffer.count
         while lineStart < count {
             var lineEnd = lineStart
+            if let base = buffer.baseAddress {
+                // Sixteen bytes per comparison while no line end is among them.
+                let newline = SIMD16<UInt8>(repeating: 0x0A)
+                while lineEnd &+ 16 <= count,
+                    !any(UnsafeRawPointer(base + lineEnd).loadUnaligned(as: SIMD16<UInt8>.self) .== newline)
+                {
+                    lineEnd &+= 16
+                }
+            }
             while lineEnd < count, buffer[lineEnd] != 0x0A { lineEnd += 1 }
             var contentEnd = lineEnd
             while contentEnd > lineStart, buffer[contentEnd - 1] == 0x0D { contentEnd -= 1 }
@@ -155,19 +164,38 @@ private struct Scan {
 
     func detectVariant(_ bytes: [UInt8]) -> MeterVariant {
         let header = bytes[0..<headerEnd]
-        func has(_ c: UInt8, _ d: UInt8, _ e: UInt8, channel0: Bool = true) -> DataObject? {
-            objects.first { $0.code.c == c && $0.code.d == d && $0.code.e == e && (!channel0 || $0.code.b == 0 || $0.code.b == 3) }
-        }
         if hasF255 || header.count >= 4 && header[1] == 0x45 && header[2] == 0x53 && header[3] == 0x59 { return .q3d }  // /ESY
-        if has(96, 1, 4) != nil { return .belgium }
-        let version = has(0, 2, 8).flatMap { object -> Int? in
+        // One pass over the objects for every line the decision looks at (the first of each, on the meter's
+        // own channels 0 and 3).
+        var versionObject: DataObject?, importTotal: DataObject?, importTariff1: DataObject?
+        var belgian = false, luxembourgOrHungary = false, hasTimestamp = false, hasID0 = false, hasID1 = false
+        for object in objects where object.code.b == 0 || object.code.b == 3 {
+            switch (object.code.c, object.code.d, object.code.e) {
+            case (96, 1, 4): belgian = true
+            case (0, 2, 8): if versionObject == nil { versionObject = object }
+            case (42, 0, 0): luxembourgOrHungary = true
+            case (1, 8, 0): if importTotal == nil { importTotal = object }
+            case (1, 8, 1): if importTariff1 == nil { importTariff1 = object }
+            case (1, 0, 0): hasTimestamp = true
+            case (96, 1, 0): hasID0 = true
+            case (96, 1, 1): hasID1 = true
+            default: break
+            }
+        }
+        if belgian { return .belgium }
+        let version = versionObject.flatMap { object -> Int? in
             guard object.groupCount > 0 else { return nil }
             let group = groups[Int(object.firstGroup)]
-            return Int(String(decoding: bytes[group.range], as: UTF8.self))
+            var value = 0
+            for digit in bytes[group.range] {
+                guard digit &- 0x30 < 10, value < 1_000_000 else { return nil }
+                value = value * 10 + Int(digit &- 0x30)
+            }
+            return group.range.isEmpty ? nil : value
         }
-        if has(42, 0, 0) != nil { return version != nil ? .luxembourg : .eonHungary }
-        if let importTotal = has(1, 8, 0) ?? has(1, 8, 1), importTotal.groupCount > 0 {
-            let group = groups[Int(importTotal.firstGroup)]
+        if luxembourgOrHungary { return version != nil ? .luxembourg : .eonHungary }
+        if let total = importTotal ?? importTariff1, total.groupCount > 0 {
+            let group = groups[Int(total.firstGroup)]
             let value = bytes[group.range]
             if value.count > 3, value.suffix(3).elementsEqual([0x2A, 0x57, 0x68]) { return .austria }  // *Wh
         }
@@ -178,9 +206,9 @@ private struct Scan {
             default: return .unknown
             }
         }
-        guard has(1, 0, 0) != nil else { return .dsmr3 }
-        if has(96, 1, 0) != nil && has(96, 1, 1) == nil { return .iskraIE }
-        if has(96, 1, 1) == nil && has(1, 8, 0) != nil { return .sweden }
+        guard hasTimestamp else { return .dsmr3 }
+        if hasID0 && !hasID1 { return .iskraIE }
+        if !hasID1 && importTotal != nil { return .sweden }
         return .unknown
     }
 }
@@ -231,9 +259,18 @@ extension Telegram {
     /// An identifier's text: decoded when it is hex of printable text, else as sent; nil when empty or all
     /// zeros (meters without an id send `00000000`).
     private func identifier(_ object: DataObject) -> String? {
-        guard let text = value(of: object).displayText, !text.isEmpty, text.contains(where: { $0 != "0" }) else {
-            return nil
+        let text: String?
+        switch interpret(object) {
+        case .hexText(let range):
+            // The usual case, decoded without building the raw text as well.
+            text = bytes.withUnsafeBufferPointer { all in decodeHexText(UnsafeBufferPointer(rebasing: all[range])) }
+                ?? self.text(range)
+        case .text(let range):
+            text = self.text(range)
+        default:
+            text = value(of: object).displayText
         }
+        guard let text, text.utf8.contains(where: { $0 != 0x30 }) else { return nil }
         return text
     }
 
