@@ -14,6 +14,23 @@ public enum ObisCatalogue {
         return definitions[index]
     }
 
+    /// The groups of each definition's value, by position in ``definitions``: its quantity, `phases` for a
+    /// per-phase value, `derived` for a derived one. Built once, so mapping a telegram shares these arrays
+    /// instead of building one per value per telegram.
+    public static let valueGroups: [[String]] = definitions.map { definition in
+        var groups = [definition.quantity.rawValue]
+        if definition.scope == .derived { groups.append("derived") }
+        if definition.key.hasSuffix("_l1") || definition.key.hasSuffix("_l2") || definition.key.hasSuffix("_l3") {
+            groups.append("phases")
+        }
+        return groups
+    }
+
+    /// The position of the definition with this key in ``definitions``, if any.
+    public static func index(forKey key: String, scope: ObisDefinition.Scope = .meter) -> Int? {
+        keyTable[KeyInScope(key: key, mbus: scope == .mbus)]
+    }
+
     /// The position of the code's definition in ``definitions``, if any; cheaper to carry than the definition.
     public static func index(for code: ObisCode) -> Int? {
         // Only the Luxembourg CT ratio (1-1:…) is exact; meter lines have B = 0 (or 3 for the P1 version).

@@ -30,6 +30,8 @@ public struct Telegram: Sendable {
 
     /// The header line without the leading `/`'s line end, e.g. `/ISk5\2MT382-1000`.
     public var header: String { decodeText(bytes[0..<headerEnd]) }
+    /// The header line's bytes, for comparing without building a string.
+    var headerBytes: ArraySlice<UInt8> { bytes[0..<headerEnd] }
 
     /// The three-letter manufacturer flag from the header (`ISk`, `KFM`, `FLU`, …), when present.
     public var manufacturerFlag: String? {

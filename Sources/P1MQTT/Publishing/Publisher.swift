@@ -33,9 +33,9 @@ public final class Publisher: Sendable {
         var throttle: ReadingThrottle
         var guarded = RegisterGuard()
         var flows = FlowEstimator()
-        /// A hash of what the last discovery was built from (meter, devices, values); discovery is rebuilt
-        /// only when it changes, never per telegram.
-        var discoveryShape: Int?
+        /// What the last discovery was built from (meter, devices, values); discovery is rebuilt only when it
+        /// changes, never per telegram.
+        var discoveryShape: DiscoveryShape?
         /// The discovery configs in force, by topic, to re-send after a reconnect or Home Assistant restart.
         var discovery: [String: [UInt8]] = [:]
         /// Default topics already cleared because the value was renamed.
@@ -154,18 +154,8 @@ public final class Publisher: Sendable {
     /// The discovery messages that changed since they were last built, remembered for re-sending.
     private func updatedDiscovery(for telegram: Telegram, readings: [Reading], options discoveryOptions: DiscoveryOptions,
                                   _ state: inout State) -> [DiscoveryMessage] {
-        var hasher = Hasher()
-        hasher.combine(telegram.equipmentID)
-        hasher.combine(telegram.header)
-        for reading in readings {
-            hasher.combine(reading.value.device)
-            hasher.combine(reading.value.key)
-            hasher.combine(reading.unit)
-        }
-        for device in telegram.mbusDevices { hasher.combine(device.equipmentID) }
-        let shape = hasher.finalize()
-        guard shape != state.discoveryShape else { return [] }
-        state.discoveryShape = shape
+        if let shape = state.discoveryShape, shape.matches(telegram, readings) { return [] }
+        state.discoveryShape = DiscoveryShape(telegram, readings)
         let builder = DiscoveryBuilder(options: discoveryOptions, topics: options.topics,
                                        availabilityTopic: options.availabilityTopic, hostName: options.hostName,
                                        statsTopic: options.statsTopic.map { options.topics.own($0) })
@@ -207,5 +197,34 @@ public final class Publisher: Sendable {
             $0.statistics.messages += sent
             $0.statistics.unsent += unsent
         }
+    }
+}
+
+/// What a discovery was built from: the meter's id and header, every value's device, key and unit, and the
+/// M-Bus devices' ids. Checked against every telegram, so the check compares in place and allocates nothing
+/// (hashing some 120 strings per telegram cost more than the rest of the publishing).
+struct DiscoveryShape: Sendable {
+    private var equipmentID: String?
+    private var header: [UInt8]
+    private var values: [(device: String?, key: String, unit: String?)]
+    private var devices: [String?]
+
+    init(_ telegram: Telegram, _ readings: [Reading]) {
+        equipmentID = telegram.equipmentID
+        header = Array(telegram.headerBytes)
+        values = readings.map { ($0.value.device, $0.value.key, $0.unit) }
+        devices = telegram.mbusDevices.map(\.equipmentID)
+    }
+
+    func matches(_ telegram: Telegram, _ readings: [Reading]) -> Bool {
+        guard readings.count == values.count, telegram.mbusDevices.count == devices.count,
+            telegram.equipmentID == equipmentID, telegram.headerBytes.elementsEqual(header)
+        else { return false }
+        for (reading, value) in zip(readings, values)
+        where reading.value.key != value.key || reading.value.device != value.device || reading.unit != value.unit {
+            return false
+        }
+        for (device, id) in zip(telegram.mbusDevices, devices) where device.equipmentID != id { return false }
+        return true
     }
 }

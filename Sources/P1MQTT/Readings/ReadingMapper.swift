@@ -45,32 +45,79 @@ public enum ReadingMapper {
     /// Net power (import − export), per phase too, and import/export totals across tariffs for meters that
     /// send only the tariff registers. Values are exact: the meter's numbers are added, not floats.
     private static func appendDerived(to readings: inout [Reading]) {
-        var numbers: [String: (MeterNumber, String?)] = [:]
-        for reading in readings {
-            if let number = reading.payload.number { numbers[reading.value.key] = (number, reading.unit) }
+        // Slots: power import/export total and per phase, energy import/export tariffs 1–4, whether a total
+        // was sent. Found in one pass by comparing keys, without a dictionary per telegram.
+        var powerImport = InlineArray<4, Int>(repeating: -1), powerExport = InlineArray<4, Int>(repeating: -1)
+        var tariffs = InlineArray<8, Int>(repeating: -1)
+        var hasTotal = (import: false, export: false)
+        for (position, reading) in readings.enumerated() where reading.value.device == nil && reading.payload.number != nil {
+            let key = reading.value.key
+            guard let slot = derivedInputs[key] else { continue }
+            switch slot {
+            case 0..<4: powerImport[slot] = position
+            case 4..<8: powerExport[slot - 4] = position
+            case 8..<16: tariffs[slot - 8] = position
+            case 16: hasTotal.import = true
+            default: hasTotal.export = true
+            }
+        }
+        func number(_ position: Int) -> (MeterNumber, String?)? {
+            guard position >= 0, let number = readings[position].payload.number else { return nil }
+            return (number, readings[position].unit)
         }
         func derived(_ key: String, _ number: MeterNumber?, unit: String?, kind: Reading.Kind) {
-            guard let number, let definition = ObisCatalogue.definition(forKey: key) else { return }
-            var groups = [definition.quantity.rawValue, "derived"]
-            if key.hasSuffix("_l1") || key.hasSuffix("_l2") || key.hasSuffix("_l3") { groups.append("phases") }
+            guard let number, let index = ObisCatalogue.index(forKey: key), let groups = derivedGroups[key] else { return }
             readings.append(Reading(
                 value: TopicMap.Value(key: key, code: nil, groups: groups),
-                payload: .number(number), unit: unit ?? definition.unit, kind: kind))
+                payload: .number(number), unit: unit ?? ObisCatalogue.definitions[index].unit, kind: kind))
         }
-        for suffix in ["", "_l1", "_l2", "_l3"] {
-            guard let (imported, unit) = numbers["power_import\(suffix)"], let (exported, exportUnit) = numbers["power_export\(suffix)"],
+        for phase in 0..<4 {
+            guard let (imported, unit) = number(powerImport[phase]), let (exported, exportUnit) = number(powerExport[phase]),
                 unit == exportUnit
             else { continue }
-            derived("power_net\(suffix)", imported.subtracting(exported), unit: unit, kind: .measurement)
+            derived(netPowerKeys[phase], imported.subtracting(exported), unit: unit, kind: .measurement)
         }
-        for direction in ["import", "export"] where numbers["energy_\(direction)_total"] == nil {
-            let tariffs = (1...4).compactMap { numbers["energy_\(direction)_tariff_\($0)"] }
-            guard tariffs.count >= 2, Set(tariffs.map(\.1)).count == 1 else { continue }
-            var sum: MeterNumber? = tariffs[0].0
-            for (number, _) in tariffs.dropFirst() { sum = sum?.adding(number) }
-            derived("energy_\(direction)_total", sum, unit: tariffs[0].1, kind: .register)
+        for (direction, sent) in [(0, hasTotal.import), (1, hasTotal.export)] where !sent {
+            var found: [(MeterNumber, String?)] = []
+            for tariff in 0..<4 { if let value = number(tariffs[direction * 4 + tariff]) { found.append(value) } }
+            guard found.count >= 2, found.allSatisfy({ $0.1 == found[0].1 }) else { continue }
+            var sum: MeterNumber? = found[0].0
+            for (value, _) in found.dropFirst() { sum = sum?.adding(value) }
+            derived(direction == 0 ? "energy_import_total" : "energy_export_total", sum, unit: found[0].1, kind: .register)
         }
     }
+
+    private static let netPowerKeys = ["power_net", "power_net_l1", "power_net_l2", "power_net_l3"]
+
+    /// The groups of each derived value, always including `derived` (a meter may also send some of these
+    /// values itself, e.g. a total, whose catalogue entry is then a meter value's).
+    private static let derivedGroups: [String: [String]] = {
+        var groups: [String: [String]] = [:]
+        for key in netPowerKeys + ["energy_import_total", "energy_export_total"] {
+            guard let index = ObisCatalogue.index(forKey: key) else { continue }
+            var list = ObisCatalogue.valueGroups[index].filter { $0 != "derived" && $0 != "phases" }
+            list.append("derived")
+            if key.hasSuffix("_l1") || key.hasSuffix("_l2") || key.hasSuffix("_l3") { list.append("phases") }
+            groups[key] = list
+        }
+        return groups
+    }()
+
+    /// The keys derived values are computed from, with their slot in ``appendDerived(to:)``.
+    private static let derivedInputs: [String: Int] = {
+        var inputs: [String: Int] = [:]
+        for (offset, suffix) in ["", "_l1", "_l2", "_l3"].enumerated() {
+            inputs["power_import\(suffix)"] = offset
+            inputs["power_export\(suffix)"] = 4 + offset
+        }
+        for tariff in 1...4 {
+            inputs["energy_import_tariff_\(tariff)"] = 8 + tariff - 1
+            inputs["energy_export_tariff_\(tariff)"] = 12 + tariff - 1
+        }
+        inputs["energy_import_total"] = 16
+        inputs["energy_export_total"] = 17
+        return inputs
+    }()
 
     /// The device segment of an M-Bus device: `gas_1`, `water_2`, `mbus_3` when the type is not sent.
     public static func deviceSegment(_ device: MBusDevice) -> String {
@@ -88,8 +135,7 @@ public enum ReadingMapper {
     private static func append(_ object: DataObject, of telegram: Telegram, to readings: inout [Reading]) {
         let definition = object.definition
         let key = definition?.key ?? unknownKey(object.code)
-        var groups = [definition?.quantity.rawValue ?? "other"]
-        if key.hasSuffix("_l1") || key.hasSuffix("_l2") || key.hasSuffix("_l3") { groups.append("phases") }
+        let groups = object.catalogueIndex >= 0 ? ObisCatalogue.valueGroups[Int(object.catalogueIndex)] : otherGroups
         let identity = TopicMap.Value(key: key, code: object.code, groups: groups)
         let kind = kind(of: definition?.quantity)
         switch telegram.value(of: object) {
@@ -186,6 +232,8 @@ public enum ReadingMapper {
                                     payload: .number(MeterNumber(mantissa: Int64(breaker), scale: 0))))
         }
     }
+
+    private static let otherGroups = ["other"]
 
     private static func kind(of quantity: ObisDefinition.Quantity?) -> Reading.Kind {
         switch quantity {
