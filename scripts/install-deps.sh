@@ -2,7 +2,7 @@
 # Installs the Debian/Ubuntu packages p1mqtt needs to build, run and test, only when some are missing.
 # Uses sudo only when not root. Safe to run again.
 set -euo pipefail
-packages=(libmosquitto-dev libssl-dev pkg-config mosquitto mosquitto-clients socat openssl)
+packages=(libmosquitto-dev libssl-dev pkg-config mosquitto mosquitto-clients socat openssl strace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -26,6 +26,11 @@ final class BrokerFixture {
         /// for 127.0.0.1, so connecting by address tests host name verification) signed by a test CA
         /// (``BrokerFixture/caFile``).
         var tls = false
+        /// The server certificate's subjectAltName (TLS only). The default names `localhost` only.
+        var subjectAltName = "DNS:localhost"
+        /// A fixed validity period for the server certificate (TLS only), in `openssl ca` date format
+        /// (`YYYYMMDDHHMMSSZ`): a period in the past makes an expired certificate. Nil: from now for 2 days.
+        var certificateValidity: (notBefore: String, notAfter: String)?
 
         init(users: [String: String] = [:], allowAnonymous: Bool? = nil, acl: String? = nil, tls: Bool = false) {
             self.users = users
@@ -111,7 +116,12 @@ final class BrokerFixture {
         stop()
         if let newOptions {
             precondition(newOptions.tls == options.tls, "restart cannot add or remove the TLS listener")
+            let certificateChanged = newOptions.subjectAltName != options.subjectAltName
+                || newOptions.certificateValidity?.notBefore != options.certificateValidity?.notBefore
+                || newOptions.certificateValidity?.notAfter != options.certificateValidity?.notAfter
             options = newOptions
+            // A new server certificate from the same CA, so clients trusting ``caFile`` see only the change.
+            if options.tls && certificateChanged { try makeServerCertificate() }
         }
         try launch()
     }
@@ -285,29 +295,69 @@ final class BrokerFixture {
     private func makeCertificates() throws {
         guard let openssl = Self.opensslPath else { throw Failure(description: "openssl is not installed") }
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        let extensions = directory + "/server.ext"
-        try """
-        subjectAltName = DNS:localhost
-        basicConstraints = CA:FALSE
-        keyUsage = digitalSignature, keyEncipherment
-        extendedKeyUsage = serverAuth
-
-        """.write(toFile: extensions, atomically: true, encoding: .utf8)
         let steps: [[String]] = [
             ["req", "-x509"] + ec + ["-keyout", "\(directory)/ca.key", "-out", caFile, "-days", "2",
                                      "-subj", "/CN=p1mqtt test CA"],
             ["req", "-x509"] + ec + ["-keyout", "\(directory)/untrusted-ca.key", "-out", untrustedCAFile,
                                      "-days", "2", "-subj", "/CN=p1mqtt untrusted CA"],
-            ["req"] + ec + ["-keyout", "\(directory)/server.key", "-out", "\(directory)/server.csr",
-                            "-subj", "/CN=localhost"],
-            ["x509", "-req", "-in", "\(directory)/server.csr", "-CA", caFile, "-CAkey", "\(directory)/ca.key",
-             "-CAcreateserial", "-out", "\(directory)/server.crt", "-days", "2", "-extfile", extensions],
         ]
-        for step in steps {
-            let result = try Self.run(openssl, step)
-            guard result.status == 0 else {
-                throw Failure(description: "openssl \(step.prefix(2).joined(separator: " ")) failed: \(result.output)")
-            }
+        for step in steps { try Self.openssl(openssl, step) }
+        try makeServerCertificate()
+    }
+
+    /// A key and certificate for the broker, signed by ``caFile``, with ``Options/subjectAltName`` and
+    /// ``Options/certificateValidity``.
+    private func makeServerCertificate() throws {
+        guard let openssl = Self.opensslPath else { throw Failure(description: "openssl is not installed") }
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        let extensions = directory + "/server.ext"
+        try """
+        subjectAltName = \(options.subjectAltName)
+        basicConstraints = CA:FALSE
+        keyUsage = digitalSignature, keyEncipherment
+        extendedKeyUsage = serverAuth
+
+        """.write(toFile: extensions, atomically: true, encoding: .utf8)
+        try Self.openssl(openssl, ["req"] + ec + ["-keyout", "\(directory)/server.key", "-out", "\(directory)/server.csr",
+                                                  "-subj", "/CN=localhost"])
+        guard let validity = options.certificateValidity else {
+            try Self.openssl(openssl, ["x509", "-req", "-in", "\(directory)/server.csr", "-CA", caFile,
+                                       "-CAkey", "\(directory)/ca.key", "-CAcreateserial",
+                                       "-out", "\(directory)/server.crt", "-days", "2", "-extfile", extensions])
+            return
+        }
+        // `openssl x509 -req` (OpenSSL 3.0) can only start a certificate now; `openssl ca` takes any dates, but
+        // wants a CA database of its own.
+        let database = directory + "/ca-database"
+        try? FileManager.default.removeItem(atPath: database)
+        try FileManager.default.createDirectory(atPath: database, withIntermediateDirectories: true)
+        try "".write(toFile: database + "/index.txt", atomically: true, encoding: .utf8)
+        try "01\n".write(toFile: database + "/serial", atomically: true, encoding: .utf8)
+        try """
+        [ca]
+        default_ca = test_ca
+        [test_ca]
+        database = \(database)/index.txt
+        new_certs_dir = \(database)
+        serial = \(database)/serial
+        default_md = sha256
+        policy = any
+        unique_subject = no
+        [any]
+        commonName = supplied
+
+        """.write(toFile: database + "/ca.cnf", atomically: true, encoding: .utf8)
+        try Self.openssl(openssl, ["ca", "-batch", "-notext", "-config", database + "/ca.cnf", "-cert", caFile,
+                                   "-keyfile", "\(directory)/ca.key", "-in", "\(directory)/server.csr",
+                                   "-out", "\(directory)/server.crt", "-startdate", validity.notBefore,
+                                   "-enddate", validity.notAfter, "-extfile", extensions])
+    }
+
+    /// Runs one `openssl` step, throwing its output if it fails.
+    private static func openssl(_ openssl: String, _ arguments: [String]) throws {
+        let result = try run(openssl, arguments)
+        guard result.status == 0 else {
+            throw Failure(description: "openssl \(arguments.prefix(2).joined(separator: " ")) failed: \(result.output)")
         }
     }
 
