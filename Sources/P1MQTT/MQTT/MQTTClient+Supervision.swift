@@ -203,6 +203,17 @@ extension MQTTClient {
         if configuration.tls != nil && (code == MOSQ_ERR_TLS.rawValue || logged?.contains("SSL") == true) {
             // "Error: host name verification failed." reads better inside the sentence without its full stop.
             let detail = logged.map { ": \($0.hasSuffix(".") ? String($0.dropLast()) : $0)" } ?? ""
+            if logged?.contains("certificate verify failed") == true {
+                // libmosquitto frees the connection before OpenSSL's reason (expired, unknown CA, …) can be
+                // asked for, so name every cause, with this machine's clock: a Raspberry Pi without network
+                // time starts in the past and then finds every certificate "not yet valid".
+                var now = timespec()
+                clock_gettime(CLOCK_REALTIME, &now)
+                // The date only: the line is logged again only when it changes, and a wrong clock is off by
+                // days or years, not minutes.
+                let date = MeterTimestamp(secondsSince1970: Int64(now.tv_sec)).description.prefix(10)
+                return MQTTError(.tls, "TLS handshake failed\(detail): the broker's certificate is not signed by the configured CA, or has expired or is not yet valid (today is \(date) on this machine; check its clock)")
+            }
             return MQTTError(.tls, "TLS handshake failed\(detail); check the CA certificate and that the broker's certificate is valid for '\(configuration.host)'")
         }
         switch code {

@@ -22,11 +22,9 @@ extension Faults {
         func expiredCertificate() async throws {
             var options = Self.validOptions()
             options.certificateValidity = (notBefore: "20200101000000Z", notAfter: "20200201000000Z")
-            try await Self.checkFault(options, problem: "certificate has expired", knownIssue: """
-                p1mqtt reports only OpenSSL's generic "certificate verify failed": libmosquitto logs no verify \
-                reason for a certificate the chain check rejects, and MQTTClient.connectFailure does not ask OpenSSL \
-                (SSL_get_verify_result) for it
-                """)
+            // OpenSSL's reason is gone by the time p1mqtt learns of the failure (libmosquitto frees the
+            // connection), so the line names expiry among the causes, with the machine's clock.
+            try await Self.checkFault(options, problem: "has expired or is not yet valid (today is ", knownIssue: nil)
         }
 
         @Test("certificate for another host name: a log line naming the host name check, retries, low CPU, connects after the fix",
