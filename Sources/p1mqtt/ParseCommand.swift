@@ -54,7 +54,7 @@ struct ParseCommand: ParsableCommand {
             switch event {
             case .telegram(let telegram):
                 TelegramJSON.write(telegram, to: &json)
-                json.raw(0x0A)
+                json.endRecord()
             case .rejected(let rejection):
                 if verbose || reported.insert(rejection.reason).inserted {
                     Output.error("p1mqtt parse: rejected: \(rejection.detail)")

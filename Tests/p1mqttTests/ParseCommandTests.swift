@@ -44,6 +44,22 @@ struct ParseCommandTests {
         #expect(result.lines.count == 2)
         #expect(result.stderr.contains("2 telegrams accepted, 2 rejected (crc 1, truncated 1)"))
         #expect(result.stderr.contains("CRC mismatch"))
+        // Both telegrams arrive in one read: each line is a JSON document of its own (no joining comma).
+        for line in result.lines {
+            _ = try json(line)
+        }
+    }
+
+    @Test func manyTelegramsInOneReadAreSeparateJSONLines() throws {
+        let good = try [UInt8](Data(contentsOf: URL(fileURLWithPath: CommandRunner.example("dsmr5.txt"))))
+        let input = Array([[UInt8]](repeating: good, count: 20).joined())
+        let result = try CommandRunner.run(["parse", "-"], input: input)
+        #expect(result.status == 0)
+        #expect(result.lines.count == 20)
+        for line in result.lines {
+            #expect(line.hasPrefix("{"), "\(line.prefix(40))")
+            _ = try json(line)
+        }
     }
 
     @Test func unknownVariantAndBadKeyAreOneLineErrorsWithExitStatus2() throws {

@@ -128,9 +128,15 @@ public struct JSONWriter: Sendable {
         needsComma = true
     }
 
-    /// Appends a raw byte (e.g. a newline between JSON Lines records).
+    /// Appends a raw byte.
     public mutating func raw(_ byte: UInt8) {
         bytes.append(byte)
+    }
+
+    /// Ends a JSON Lines record: a newline, after which the next value starts a new document (no comma).
+    public mutating func endRecord() {
+        bytes.append(0x0A)
+        needsComma = false
     }
 
     /// Appends an already-encoded JSON value (an object built by another writer).
