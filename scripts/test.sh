@@ -18,3 +18,20 @@ done
 echo "p1mqtt: quick start OK" >&2
 
 swift test --skip-build
+
+# A short fuzzing run over the whole input path, where the toolchain can build libFuzzer targets (Swift on
+# Linux x86_64/arm64 can). A crash or leak fails the run; scripts/fuzz.sh SECONDS runs it for longer.
+probe=$(mktemp -d)
+printf '@_cdecl("LLVMFuzzerTestOneInput") public func probe(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt { 0 }\n' > "$probe/probe.swift"
+if swiftc -sanitize=fuzzer,address -parse-as-library "$probe/probe.swift" -o "$probe/probe" >/dev/null 2>&1; then
+  echo "p1mqtt: fuzz smoke (${FUZZ_SECONDS:-60} s)…" >&2
+  if ! fuzz_output=$(./scripts/fuzz.sh "${FUZZ_SECONDS:-60}" 2>&1); then
+    echo "$fuzz_output" | tail -60 >&2
+    echo "p1mqtt: the fuzz smoke found a problem (input saved in .build-fuzz/crashes/)" >&2
+    exit 1
+  fi
+  grep -E "stat::number_of_executed_units|Done [0-9]+ runs" <<< "$fuzz_output" >&2 || true
+else
+  echo "p1mqtt: this toolchain cannot build libFuzzer targets; fuzz smoke skipped" >&2
+fi
+rm -rf "$probe"
