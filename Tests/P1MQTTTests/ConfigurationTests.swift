@@ -328,8 +328,8 @@ struct ConfigurationTests {
         #expect(publish.qos == 1)
         #expect(publish.availabilityTopic == "home/meter/status")
         #expect(configuration.isReplay == false)
-        #expect(configuration.mqtt.host == "localhost")
-        #expect(configuration.mqtt.port == 1883)
+        #expect(configuration.mqtt?.host == "localhost")
+        #expect(configuration.mqtt?.port == 1883)
     }
 
     // MARK: - BridgeFactory errors
@@ -409,12 +409,12 @@ struct ConfigurationTests {
         var settings = Settings()
         settings.broker = "broker.example"
         settings.tls = MQTTConfiguration.TLS()
-        #expect(try BridgeFactory.configuration(from: settings).mqtt.port == 8883)
+        #expect(try BridgeFactory.configuration(from: settings).mqtt?.port == 8883)
         settings.broker = "broker.example:8884"
-        #expect(try BridgeFactory.configuration(from: settings).mqtt.port == 8884)
+        #expect(try BridgeFactory.configuration(from: settings).mqtt?.port == 8884)
         settings.tls = nil
         settings.broker = "broker.example"
-        #expect(try BridgeFactory.configuration(from: settings).mqtt.port == 1883)
+        #expect(try BridgeFactory.configuration(from: settings).mqtt?.port == 1883)
     }
 
     // MARK: - BrokerAddress

@@ -1,8 +1,9 @@
 import Logging
 import ServiceLifecycle
 
-/// The daemon: reads a source, decodes telegrams, publishes them to MQTT, and shuts down cleanly on SIGTERM
-/// (publishing `offline` first). Runs as a swift-service-lifecycle service.
+/// The daemon: reads a source, decodes telegrams, publishes them to MQTT and hands them to its observers (the
+/// local web page and history), and shuts down cleanly on SIGTERM (publishing `offline` first). Runs as a
+/// swift-service-lifecycle service.
 public struct Bridge: Service {
     /// Everything the bridge needs.
     public struct Configuration: Sendable {
@@ -14,19 +15,21 @@ public struct Bridge: Service {
         public var decoder: TelegramDecoder.Options
         /// What and how to publish.
         public var publish: PublishOptions
-        /// The broker.
-        public var mqtt: MQTTConfiguration
+        /// The broker; nil to run without MQTT (`--broker none`).
+        public var mqtt: MQTTConfiguration?
         /// Replay pace.
         public var rate: ReplayRate
         /// Stop when a replayed source ends, instead of staying connected.
         public var exitAtEnd: Bool
         /// Seconds between publications of `<base>/stats`; 0 for none.
         public var statsInterval: Double
+        /// Who else gets every accepted telegram (the web page and history).
+        public var observers: [any TelegramObserver]
 
         /// Creates a configuration.
         public init(source: any ByteSource, isReplay: Bool, decoder: TelegramDecoder.Options = .init(),
-                    publish: PublishOptions = .init(), mqtt: MQTTConfiguration, rate: ReplayRate = .meter,
-                    exitAtEnd: Bool = false, statsInterval: Double = 60) {
+                    publish: PublishOptions = .init(), mqtt: MQTTConfiguration?, rate: ReplayRate = .meter,
+                    exitAtEnd: Bool = false, statsInterval: Double = 60, observers: [any TelegramObserver] = []) {
             self.source = source
             self.isReplay = isReplay
             self.decoder = decoder
@@ -35,6 +38,7 @@ public struct Bridge: Service {
             self.rate = rate
             self.exitAtEnd = exitAtEnd
             self.statsInterval = statsInterval
+            self.observers = observers
         }
     }
 
@@ -53,27 +57,40 @@ public struct Bridge: Service {
     /// Runs until the source ends (with ``Configuration/exitAtEnd``) or a graceful shutdown is requested.
     public func run() async throws {
         let publisher = Publisher(options: configuration.publish, logger: logger)
-        var mqtt = configuration.mqtt
-        mqtt.will = MQTTConfiguration.Will(topic: configuration.publish.availabilityTopic, payload: "offline",
-                                           qos: 1, retain: true)
-        let client = try MQTTClient(configuration: mqtt, logger: logger) { client in publisher.connected(client) }
-        if let discovery = configuration.publish.discovery {
-            // Home Assistant announces a (re)start here; its entities need discovery and states again.
-            try client.subscribe(topic: discovery.birthTopic, qos: 0)
+        var created: MQTTClient?
+        if var mqtt = configuration.mqtt {
+            mqtt.will = MQTTConfiguration.Will(topic: configuration.publish.availabilityTopic, payload: "offline",
+                                               qos: 1, retain: true)
+            let mqttClient = try MQTTClient(configuration: mqtt, logger: logger) { client in publisher.connected(client) }
+            if let discovery = configuration.publish.discovery {
+                // Home Assistant announces a (re)start here; its entities need discovery and states again.
+                try mqttClient.subscribe(topic: discovery.birthTopic, qos: 0)
+            }
+            try mqttClient.start()
+            created = mqttClient
         }
-        try client.start()
-        let listener = Task { await listen(to: client, publisher) }
+        let client = created
+        let sink = Sink(client: client)
+        let listener = Task { [client] in if let client { await listen(to: client, publisher) } }
         defer { listener.cancel() }
         let statistics = BridgeStatistics()
-        let reporter = Task { await reportStatistics(statistics, publisher, client) }
+        let reporter = Task { [client] in if let client { await reportStatistics(statistics, publisher, client) } }
         defer { reporter.cancel() }
-        logger.info("reading \(configuration.source.name); publishing under \(configuration.publish.topics.base)/")
+        let source = configuration.source
+        for observer in configuration.observers {
+            observer.bridgeStarted { [client] in statistics.status(source: source, publisher: publisher, client: client) }
+        }
+        if client == nil {
+            logger.info("reading \(configuration.source.name); MQTT is off (broker none)")
+        } else {
+            logger.info("reading \(configuration.source.name); publishing under \(configuration.publish.topics.base)/")
+        }
 
         var ended = false
         do {
             try await cancelWhenGracefulShutdown {
-                if configuration.isReplay { try await waitForConnection(client) }
-                try await pump(into: publisher, client, statistics)
+                if configuration.isReplay, let client { try await waitForConnection(client) }
+                try await pump(into: publisher, sink, statistics)
             }
             // A source stopped by a graceful shutdown did not end by itself.
             ended = !Task.isShuttingDownGracefully
@@ -86,9 +103,9 @@ public struct Bridge: Service {
         }
         if ended {
             statistics.sourceEnded()
-            publishStatistics(statistics, publisher, client)
+            if let client { publishStatistics(statistics, publisher, client) }
         }
-        if ended && configuration.exitAtEnd && publisher.statistics.connections == 0 {
+        if ended && configuration.exitAtEnd && client != nil && publisher.statistics.connections == 0 {
             // The input ended before the broker connection was up (a short pipe): what was read is waiting in
             // the retained state, which the connect hook publishes. Give the connection a bounded chance.
             let clock = ContinuousClock()
@@ -97,9 +114,11 @@ public struct Bridge: Service {
                 try? await clock.sleep(for: .milliseconds(20))
             }
         }
-        publisher.flush(to: client)
+        publisher.flush(to: sink)
         if ended && !configuration.exitAtEnd && !Task.isShuttingDownGracefully {
-            logger.info("\(configuration.source.name) ended; staying connected so the retained state stays valid (stop with Ctrl-C or SIGTERM)")
+            logger.info(client == nil
+                ? "\(configuration.source.name) ended; still serving (stop with Ctrl-C or SIGTERM)"
+                : "\(configuration.source.name) ended; staying connected so the retained state stays valid (stop with Ctrl-C or SIGTERM)")
             try? await gracefulShutdown()
         }
         await shutdown(publisher, client, statistics)
@@ -126,7 +145,12 @@ public struct Bridge: Service {
         pending?.cancel()
     }
 
-    private func shutdown(_ publisher: Publisher, _ client: MQTTClient, _ statistics: BridgeStatistics) async {
+    private func shutdown(_ publisher: Publisher, _ client: MQTTClient?, _ statistics: BridgeStatistics) async {
+        for observer in configuration.observers { await observer.bridgeStopping() }
+        guard let client else {
+            logger.info("shutting down: \(publisher.statistics.telegrams) telegrams")
+            return
+        }
         publishStatistics(statistics, publisher, client)
         let statistics = publisher.statistics
         logger.info("shutting down: \(statistics.telegrams) telegrams, \(statistics.messages) messages published, \(statistics.anomalies) register values withheld")
@@ -171,7 +195,7 @@ public struct Bridge: Service {
         publisher.publishOwn(topic: configuration.publish.topics.own(topic), payload: json, to: client)
     }
 
-    private func pump(into publisher: Publisher, _ client: MQTTClient, _ statistics: BridgeStatistics) async throws {
+    private func pump(into publisher: Publisher, _ sink: Sink, _ statistics: BridgeStatistics) async throws {
         var decoder = TelegramDecoder(options: configuration.decoder)
         var activity = ActivityLog(logger: logger, now: monotonicSeconds())
         var previous: MeterTimestamp?
@@ -196,8 +220,8 @@ public struct Bridge: Service {
                 }
                 first = false
                 previous = telegram.timestamp
-                publisher.publish(telegram, to: client, now: monotonicSeconds())
-                if configuration.isReplay {
+                deliver(telegram, publisher, sink)
+                if configuration.isReplay, let client = sink.client {
                     // Backpressure: libmosquitto queues without limit; a replay must not outrun the socket.
                     while client.outstanding > Self.maximumOutstanding, client.isConnected {
                         try await Task.sleep(for: .microseconds(500))
@@ -207,10 +231,32 @@ public struct Bridge: Service {
             telegrams.removeAll(keepingCapacity: true)
         }
         decoder.finish { event in
-            if case .telegram(let telegram) = event { publisher.publish(telegram, to: client, now: monotonicSeconds()) }
+            if case .telegram(let telegram) = event { deliver(telegram, publisher, sink) }
         }
         let statistics = decoder.statistics
         if Task.isCancelled { return }
         logger.info("\(configuration.source.name) ended: \(statistics.accepted) telegrams accepted, \(statistics.rejectedTotal) rejected\(statistics.rejectedTotal > 0 ? " (\(statistics.rejectedSummary))" : "")")
+    }
+
+    /// Publishes a telegram and hands it to the observers.
+    private func deliver(_ telegram: Telegram, _ publisher: Publisher, _ sink: Sink) {
+        let published = publisher.publish(telegram, to: sink, now: monotonicSeconds(), wantsJSON: !configuration.observers.isEmpty)
+        guard !configuration.observers.isEmpty else { return }
+        let update = TelegramUpdate(telegram: telegram, readings: published.readings, json: published.json ?? [],
+                                    receivedAt: wallClockSeconds())
+        for observer in configuration.observers { observer.accepted(update) }
+    }
+
+    /// The MQTT client, or nothing at all with `--broker none`.
+    struct Sink: MessageSink {
+        let client: MQTTClient?
+
+        func send(topic: String, payload: [UInt8], qos: Int, retain: Bool) -> Bool {
+            client?.send(topic: topic, payload: payload, qos: qos, retain: retain) ?? false
+        }
+
+        func send(_ messages: [MQTTClient.Message], qos: Int, retain: Bool) -> Int {
+            client?.send(messages, qos: qos, retain: retain) ?? 0
+        }
     }
 }

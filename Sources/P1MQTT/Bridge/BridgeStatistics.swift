@@ -27,11 +27,10 @@ final class BridgeStatistics: Sendable {
     var current: Snapshot { snapshot.withLock { $0 } }
 
     /// The stats document: what a user needs to see whether the meter, the cable and the broker are fine.
-    func json(source: any ByteSource, publisher: Publisher, client: MQTTClient) -> [UInt8] {
+    func json(source: any ByteSource, publisher: Publisher, client: MQTTClient?) -> [UInt8] {
         let snapshot = current
         let now = monotonicSeconds()
         let published = publisher.statistics
-        let mqtt = client.statistics
         var json = JSONWriter(capacity: 1024)
         json.beginObject()
         json.key("version")
@@ -74,6 +73,13 @@ final class BridgeStatistics: Sendable {
         json.key("register_resets")
         json.number(published.registerResets)
         json.key("mqtt")
+        guard let client else {
+            // Running without MQTT (`--broker none`).
+            json.null()
+            json.endObject()
+            return json.bytes
+        }
+        let mqtt = client.statistics
         json.beginObject()
         json.key("connected")
         json.bool(client.isConnected)
@@ -90,5 +96,22 @@ final class BridgeStatistics: Sendable {
         json.endObject()
         json.endObject()
         return json.bytes
+    }
+
+    /// The state for observers (web API, health, metrics), with the same document as `<base>/stats`.
+    func status(source: any ByteSource, publisher: Publisher, client: MQTTClient?) -> BridgeStatus {
+        let snapshot = current
+        let now = monotonicSeconds()
+        var rejected: [String: Int] = [:]
+        for (reason, count) in snapshot.decoder.rejected { rejected[reason.rawValue] = count }
+        let mqtt = client?.statistics
+        return BridgeStatus(
+            statistics: json(source: source, publisher: publisher, client: client),
+            telegramsAccepted: snapshot.decoder.accepted, telegramsRejected: rejected,
+            secondsSinceLastTelegram: snapshot.lastTelegramAt.map { now - $0 },
+            sourceState: snapshot.sourceEnded ? "ended" : source.state,
+            mqtt: client.map { $0.isConnected ? .connected : .disconnected } ?? .notConfigured,
+            mqttReconnects: max(0, (mqtt?.connections ?? 0) - 1), messagesPublished: mqtt?.published ?? 0,
+            uptime: now - startedAt)
     }
 }

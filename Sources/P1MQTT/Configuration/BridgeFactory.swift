@@ -80,6 +80,12 @@ public enum BridgeFactory {
                                    meterID: settings.meterID)
                 : nil,
             hostName: Self.hostName())
+        // `none`: no MQTT at all, for the local web page, API and history only.
+        guard settings.broker.lowercased() != "none" else {
+            return Bridge.Configuration(
+                source: source, isReplay: spec.isReplay, decoder: decoder, publish: publish, mqtt: nil,
+                rate: settings.rate, exitAtEnd: settings.exitAtEnd, statsInterval: settings.statsInterval)
+        }
         let address: BrokerAddress
         switch BrokerAddress.parse(settings.broker, defaultPort: settings.tls == nil ? 1883 : 8883) {
         case .success(let parsed): address = parsed

@@ -59,12 +59,22 @@ public final class Publisher: Sendable {
     /// The counters.
     public var statistics: Statistics { state.withLock { $0.statistics } }
 
+    /// What ``publish(_:to:now:wantsJSON:)`` made of a telegram, for other outputs.
+    public struct Published: Sendable {
+        /// The readings, derived values included, before throttling.
+        public var readings: [Reading]
+        /// The telegram's JSON document, when it was built.
+        public var json: [UInt8]?
+    }
+
     /// Publishes one telegram's readings. `now` is monotonic seconds (for throttling).
-    public func publish(_ telegram: Telegram, to sink: some MessageSink, now: Double) {
+    /// - Parameter wantsJSON: build the JSON document even when no telegram topic is published.
+    @discardableResult
+    public func publish(_ telegram: Telegram, to sink: some MessageSink, now: Double, wantsJSON: Bool = false) -> Published {
         var readings = ReadingMapper.readings(of: telegram, options: options.mapping)
         let time = telegram.timestamp.map { Double($0.secondsSince1970) } ?? now
         var json: [UInt8]?
-        if options.telegramTopic != nil {
+        if options.telegramTopic != nil || wantsJSON {
             var writer = JSONWriter()
             TelegramJSON.write(telegram, to: &writer)
             json = writer.bytes
@@ -119,6 +129,7 @@ public final class Publisher: Sendable {
             let sent = sink.send(topic: options.topics.own(rawTopic), payload: telegram.bytes, qos: options.qos, retain: false)
             state.withLock { sent ? ($0.statistics.messages += 1) : ($0.statistics.unsent += 1) }
         }
+        return Published(readings: readings, json: json)
     }
 
     /// Publishes what throttling still holds back (at the end of a replay, at shutdown).
