@@ -2,7 +2,9 @@
 # Installs the Debian/Ubuntu packages p1mqtt needs to build, run and test, only when some are missing.
 # Uses sudo only when not root. Safe to run again.
 set -euo pipefail
-packages=(libmosquitto-dev libssl-dev pkg-config mosquitto mosquitto-clients socat openssl strace)
+packages=(libmosquitto-dev libssl-dev libsqlite3-dev pkg-config mosquitto mosquitto-clients socat openssl)
+# The test suite also traces system calls (strace) and loads the web page in a real browser (chromium).
+if [ "${P1MQTT_TEST_PACKAGES:-0}" = 1 ]; then packages+=(strace chromium); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,7 +3,7 @@
 # first command (scripts/demo.sh) shows live data, then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/install-deps.sh
+P1MQTT_TEST_PACKAGES=1 source scripts/install-deps.sh
 swift build --build-tests -Xswiftc -warnings-as-errors
 
 echo "p1mqtt: checking the quick start (scripts/demo.sh for 8 seconds)…" >&2
