@@ -61,7 +61,14 @@ struct ConfigurationTests {
         BadDocument(name: "unknown top-level key close to a known one", json: #"{"mqt": {}}"#,
                     expected: [#"mqt: unknown setting; did you mean "mqtt"?"#]),
         BadDocument(name: "unknown top-level key far from every known one", json: #"{"brokerage": 1}"#,
-                    expected: ["brokerage: unknown setting; the file accepts source, connection, meter, mqtt, topics, replay, homeassistant, logging"]),
+                    expected: ["brokerage: unknown setting; the file accepts source, connection, meter, mqtt, topics, replay, homeassistant, logging, http, history"]),
+        BadDocument(name: "web and history settings out of range",
+                    json: #"{"http": {"listen": "127.0.0.1:99999", "token": "short", "helth_window": 3}, "history": {"keep_hours": 0, "data_dir": ""}}"#,
+                    expected: ["http.helth_window: unknown setting; did you mean \"health_window\"?",
+                               "http.listen: port 99999 is out of range (1…65535)",
+                               "http.token: use at least 16 characters (e.g. the output of: openssl rand -hex 16)",
+                               "history.data_dir: must not be empty",
+                               "history.keep_hours: 0 is out of range (1…87600)"]),
         BadDocument(name: "unknown nested key", json: #"{"mqtt": {"brokr": "localhost"}}"#,
                     expected: [#"mqtt.brokr: unknown setting; did you mean "broker"?"#]),
         BadDocument(name: "unknown nested key far from every known one", json: #"{"logging": {"verbosity": 3}}"#,
@@ -257,6 +264,30 @@ struct ConfigurationTests {
         #expect(key.key == Self.hex32)
         #expect(try Self.parse(#"{"mqtt": {"password": "inline"}}"#).password == "inline")
         #expect(try Self.parse(#"{"mqtt": {"password": "inline", "password_file": null}}"#).password == "inline")
+    }
+
+    @Test("http and history: listen address, token from the environment, health window, data directory, retention")
+    func webAndHistorySections() throws {
+        let settings = try Self.parse(#"""
+            {"http": {"listen": "0.0.0.0:8081", "token_env": "WEB_TOKEN", "health_window": 30},
+             "history": {"data_dir": "/var/lib/p1mqtt", "keep_hours": 72, "keep_days": 31, "keep_months": 36}}
+            """#, environment: ["WEB_TOKEN": "0123456789abcdef0123"])
+        #expect(settings.httpListen == "0.0.0.0:8081")
+        #expect(settings.httpToken == "0123456789abcdef0123")
+        #expect(settings.healthWindow == 30)
+        #expect(settings.dataDirectory == "/var/lib/p1mqtt")
+        #expect(settings.keepHours == 72 && settings.keepDays == 31 && settings.keepMonths == 36)
+        // Off by default.
+        #expect(Settings().httpListen == nil && Settings().dataDirectory == nil)
+    }
+
+    @Test("BridgeFactory: broker none runs without MQTT")
+    func brokerNone() throws {
+        var settings = Settings()
+        settings.broker = "none"
+        #expect(try BridgeFactory.configuration(from: settings).mqtt?.host == nil)
+        settings.broker = "localhost"
+        #expect(try BridgeFactory.configuration(from: settings).mqtt?.host == "localhost")
     }
 
     @Test("topics: base, renames, switched-off values, intervals and flags are read")

@@ -47,7 +47,8 @@ private struct Reader {
             problems.append("the configuration must be a JSON object ({ … })")
             return settings
         }
-        check(object, "", allowed: ["source", "connection", "meter", "mqtt", "topics", "replay", "homeassistant", "logging", "$schema", "comment"])
+        check(object, "", allowed: ["source", "connection", "meter", "mqtt", "topics", "replay", "homeassistant", "logging", "http",
+                                    "history", "$schema", "comment"])
         if let connection = section(object, "connection") {
             check(connection, "connection", allowed: ["watchdog"])
             if let watchdog = integer(connection, "watchdog", path: "connection.watchdog", range: 5...86_400) {
@@ -94,6 +95,33 @@ private struct Reader {
                 }
             }
             if let id = string(homeAssistant, "meter_id", path: "homeassistant.meter_id") { settings.meterID = id }
+        }
+        if let http = section(object, "http") {
+            check(http, "http", allowed: ["listen", "token", "token_file", "token_env", "health_window"])
+            if let listen = string(http, "listen", path: "http.listen") {
+                if case .failure(let problem) = BrokerAddress.parse(listen, defaultPort: 8080) {
+                    problems.append("http.listen: \(problem)")
+                }
+                settings.httpListen = listen
+            }
+            if let token = secret(http, "token", section: "http") {
+                if token.count < 16 {
+                    problems.append("http.token: use at least 16 characters (e.g. the output of: openssl rand -hex 16)")
+                }
+                settings.httpToken = token
+            }
+            if let window = number(http, "health_window", path: "http.health_window", range: 5...86_400) {
+                settings.healthWindow = window
+            }
+        }
+        if let history = section(object, "history") {
+            check(history, "history", allowed: ["data_dir", "keep_hours", "keep_days", "keep_months"])
+            if let directory = string(history, "data_dir", path: "history.data_dir") {
+                if directory.isEmpty { problems.append("history.data_dir: must not be empty") } else { settings.dataDirectory = directory }
+            }
+            if let hours = integer(history, "keep_hours", path: "history.keep_hours", range: 1...87_600) { settings.keepHours = hours }
+            if let days = integer(history, "keep_days", path: "history.keep_days", range: 1...3_650) { settings.keepDays = days }
+            if let months = integer(history, "keep_months", path: "history.keep_months", range: 1...1_200) { settings.keepMonths = months }
         }
         if let logging = section(object, "logging") {
             check(logging, "logging", allowed: ["level"])

@@ -83,6 +83,21 @@ public struct Settings: Sendable, Hashable {
     /// The log level (`trace` … `critical`).
     public var logLevel = "info"
 
+    /// Where the local web page and API listen (`127.0.0.1:8080`); nil (the default) for no web server.
+    public var httpListen: String?
+    /// The bearer token the web API requires; nil for none.
+    public var httpToken: String?
+    /// Seconds without a telegram after which `/healthz` reports unhealthy.
+    public var healthWindow = 60.0
+    /// The directory of the local history database; nil (the default) for no history.
+    public var dataDirectory: String?
+    /// How long hourly, daily and monthly history rows are kept.
+    public var keepHours = 48
+    /// Days of daily rows.
+    public var keepDays = 14
+    /// Months of monthly rows.
+    public var keepMonths = 24
+
     /// The defaults.
     public init() {}
 }
