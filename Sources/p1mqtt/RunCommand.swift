@@ -31,13 +31,15 @@ struct RunCommand: AsyncParsableCommand {
               p1mqtt run --broker mqtt.local --username p1 --password-file /etc/p1mqtt/password
               p1mqtt run --source file:capture.txt --rate max --exit-at-end
               p1mqtt run --config /etc/p1mqtt/p1mqtt.json
+              p1mqtt run --http 127.0.0.1:8080 --data-dir /var/lib/p1mqtt
+              p1mqtt run --broker none --http 127.0.0.1:8080 --data-dir ~/p1mqtt   (page and history only)
             """
     )
 
     @Option(help: ArgumentHelp("Configuration file (JSON).", valueName: "path"))
     var config: String?
 
-    @Option(help: ArgumentHelp("The broker, HOST[:PORT] (default localhost:1883).", valueName: "host[:port]"))
+    @Option(help: ArgumentHelp("The broker, HOST[:PORT] (default localhost:1883), or none to run without MQTT.", valueName: "host[:port]"))
     var broker: String?
 
     @Option(help: "MQTT user name.")
@@ -78,6 +80,12 @@ struct RunCommand: AsyncParsableCommand {
 
     @Flag(help: "Replay the file again from the start whenever it ends (the register guard withholds the jump back to the first values until it has seen them ten times).")
     var loop = false
+
+    @Option(help: ArgumentHelp("Serve the local web page and API on HOST:PORT, e.g. 127.0.0.1:8080.", valueName: "host:port"))
+    var http: String?
+
+    @Option(help: ArgumentHelp("Keep the local history (hours, days, months) in this directory.", valueName: "path"))
+    var dataDir: String?
 
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "level"))
     var logLevel: String?
@@ -123,8 +131,22 @@ struct RunCommand: AsyncParsableCommand {
         try settings.applyEnvironment(ProcessInfo.processInfo.environment)
         var problems: [String] = []
         if let broker {
-            if case .failure(let problem) = BrokerAddress.parse(broker) { problems.append("--broker: \(problem)") }
+            if broker.lowercased() != "none", case .failure(let problem) = BrokerAddress.parse(broker) {
+                problems.append("--broker: \(problem)")
+            }
             settings.broker = broker
+        }
+        if let http {
+            if http.contains("://") {
+                problems.append("--http: give HOST:PORT to listen on, such as 127.0.0.1:8080, without http://")
+            } else if case .failure(let problem) = BrokerAddress.parse(http, defaultPort: 8080) {
+                problems.append("--http: \(problem)")
+            }
+            settings.httpListen = http
+        }
+        if let dataDir {
+            if dataDir.isEmpty { problems.append("--data-dir: give a directory") }
+            settings.dataDirectory = dataDir
         }
         if let username { settings.username = username }
         if let passwordFile {
