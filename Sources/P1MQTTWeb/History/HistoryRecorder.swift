@@ -70,6 +70,8 @@ public final class HistoryRecorder: TelegramObserver, HistoryReading {
         }
         if let failure = initial.failure {
             logger.error("history: \(failure.description); p1mqtt goes on without history")
+        } else {
+            logger.info("history: recording into \(self.path)")
         }
         state = Mutex(initial)
     }
