@@ -17,7 +17,7 @@ struct P1MQTTCommand: AsyncParsableCommand {
               p1mqtt bench
             """,
         version: P1MQTTVersion.current,
-        subcommands: [RunCommand.self, CheckConfigCommand.self, ParseCommand.self, ProbeCommand.self, DiscoveryCommand.self, SimulateCommand.self, TopicsCommand.self, BenchCommand.self],
+        subcommands: [RunCommand.self, CheckConfigCommand.self, ParseCommand.self, ProbeCommand.self, DiscoveryCommand.self, SimulateCommand.self, TopicsCommand.self, HistoryCommand.self, BenchCommand.self],
         defaultSubcommand: nil
     )
 }

@@ -21,6 +21,9 @@ public struct PeriodRecord: Sendable, Hashable {
     public var end: Int64
     /// The meter's offset from UTC at the start, in seconds (3600 CET, 7200 CEST), for showing local time.
     public var utcOffset: Int64
+    /// The meter's offset from UTC at the end: differs from ``utcOffset`` for the periods that contain a
+    /// daylight-saving switch, so a day in March ends at `00:00+02:00`, not at `23:00+01:00`.
+    public var endUTCOffset: Int64
     /// Imported energy per tariff 1…4 in Wh (always four entries; 0 for a tariff the meter does not use).
     public var importWh: [Int64]
     /// Exported energy per tariff 1…4 in Wh (always four entries).
@@ -39,11 +42,12 @@ public struct PeriodRecord: Sendable, Hashable {
     /// Creates a record.
     public init(kind: PeriodKind, start: Int64, end: Int64, utcOffset: Int64, importWh: [Int64] = [0, 0, 0, 0],
                 exportWh: [Int64] = [0, 0, 0, 0], gasLitres: Int64? = nil, waterLitres: Int64? = nil,
-                peakPowerW: Int64? = nil, telegrams: Int = 0, complete: Bool = false) {
+                peakPowerW: Int64? = nil, telegrams: Int = 0, complete: Bool = false, endUTCOffset: Int64? = nil) {
         self.kind = kind
         self.start = start
         self.end = end
         self.utcOffset = utcOffset
+        self.endUTCOffset = endUTCOffset ?? utcOffset
         self.importWh = importWh
         self.exportWh = exportWh
         self.gasLitres = gasLitres
@@ -59,12 +63,17 @@ public struct PeriodRecord: Sendable, Hashable {
     /// "energy_export_kwh":{…},"gas_m3":0.123,"water_m3":null,"peak_power_kw":2.5,"telegrams":360,"complete":true}`
     ///
     /// Tariffs 3 and 4 appear only when non-zero (only E.ON Hungary meters have them).
-    public func write(to json: inout JSONWriter) {
+    /// - Parameter includingKind: begin with `"kind":"hours"` (the export, which may mix the three kinds).
+    public func write(to json: inout JSONWriter, includingKind: Bool = false) {
         json.beginObject()
+        if includingKind {
+            json.key("kind")
+            json.string(kind.rawValue)
+        }
         json.key("start")
         json.string(Self.localISO(start, offset: utcOffset))
         json.key("end")
-        json.string(Self.localISO(end, offset: utcOffset))
+        json.string(Self.localISO(end, offset: endUTCOffset))
         for (name, values) in [("energy_import_kwh", importWh), ("energy_export_kwh", exportWh)] {
             json.key(string: name)
             json.beginObject()
@@ -89,8 +98,8 @@ public struct PeriodRecord: Sendable, Hashable {
         json.endObject()
     }
 
-    /// `1234` → `1.234`, exactly.
-    static func thousandths(_ value: Int64) -> MeterNumber {
+    /// `1234` → `1.234`, exactly: Wh as kWh, litres as m³, W as kW.
+    public static func thousandths(_ value: Int64) -> MeterNumber {
         MeterNumber(mantissa: value, scale: 3)
     }
 
