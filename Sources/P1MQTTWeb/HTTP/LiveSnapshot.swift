@@ -23,7 +23,11 @@ final class LiveSnapshot: Sendable {
         event.append(contentsOf: "id: \(sequence)\ndata: ".utf8)
         // A line feed would end the `data:` field early; JSONWriter escapes them inside strings, and between
         // tokens a space means the same.
-        event.append(contentsOf: readingsJSON.lazy.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 })
+        let start = event.count
+        event.append(contentsOf: readingsJSON)
+        if readingsJSON.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
+            for index in start..<event.count where event[index] == 0x0A || event[index] == 0x0D { event[index] = 0x20 }
+        }
         event.append(contentsOf: [0x0A, 0x0A])
         self.event = event
     }

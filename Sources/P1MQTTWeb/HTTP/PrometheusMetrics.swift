@@ -26,6 +26,8 @@ struct PrometheusMetrics {
         if let status { metrics.addBridge(status) }
         if let events {
             metrics.add("p1mqtt_web_event_clients", "gauge", "Clients connected to /events.", value: "\(events.clients)")
+            metrics.add("p1mqtt_web_events_sent_total", "counter", "Events written to /events clients.",
+                        value: "\(events.delivered)")
             metrics.add("p1mqtt_web_events_dropped_total", "counter",
                         "Events a /events client missed because it did not read fast enough.", value: "\(events.dropped)")
         }
