@@ -9,7 +9,8 @@
 /// `#chart-months` (SVG, `data-bars` = bars drawn), `#status[data-state]` (`connecting`, `live`, `offline`).
 ///
 /// The page's token, if the server wants one, is read from its own URL (`/?token=…`) and sent as a bearer
-/// header to the API and as `?token=` to `/events`.
+/// header to the API and as `?token=` to `/events`. `/?events=N` closes the event stream after N events (for
+/// headless browsers, whose virtual clock stands still while a stream is open).
 enum WebPage {
     /// The Content-Security-Policy of the page.
     ///
@@ -52,17 +53,19 @@ enum WebPage {
         #status[data-state=offline]{background:var(--imp);color:#fff}
         #updated{color:var(--muted);font-size:.85em}
         main{max-width:1100px;margin:0 auto;padding:1em;display:grid;gap:1em}
-        .cards{display:grid;gap:1em;grid-template-columns:repeat(auto-fit,minmax(150px,1fr))}
+        .cards{display:grid;gap:1em;grid-template-columns:repeat(auto-fit,minmax(100px,1fr))}
+        .cards.wide{grid-template-columns:repeat(auto-fit,minmax(250px,1fr))}
         .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:.8em 1em;min-width:0}
         .card h2{font-size:.8em;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);margin:0 0 .3em}
-        .big{font-size:2em;font-weight:600;font-variant-numeric:tabular-nums}
+        .big{white-space:nowrap;font-size:clamp(1.4em,7vw,2em);font-weight:600;font-variant-numeric:tabular-nums}
         .big small{font-size:.45em;color:var(--muted);font-weight:400}
         #card-import .big{color:var(--imp)}#card-export .big{color:var(--exp)}#card-net .big{color:var(--net)}
         table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
         th,td{padding:.25em .4em;text-align:right;border-bottom:1px solid var(--line)}
         th:first-child{text-align:left;color:var(--muted);font-weight:400}
         dl{display:grid;grid-template-columns:auto auto;gap:.2em 1em;margin:0}
-        dt{color:var(--muted)}dd{margin:0;text-align:right;font-variant-numeric:tabular-nums}
+        dt{color:var(--muted)}dd{margin:0;text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+        th{white-space:nowrap}
         ul{list-style:none;margin:0;padding:0}
         li{padding:.35em 0;border-bottom:1px solid var(--line);overflow-wrap:anywhere}
         li:last-child{border:0}
@@ -86,7 +89,7 @@ enum WebPage {
         <div class="card" id="card-export"><h2>Export</h2><div class="big"><span id="power-export">–</span> <small>W</small></div></div>
         <div class="card" id="card-net"><h2>Net</h2><div class="big"><span id="power-net">–</span> <small>W</small></div></div>
         </section>
-        <section class="cards">
+        <section class="cards wide">
         <div class="card"><h2>Per phase</h2><table><thead><tr><th></th><th>L1</th><th>L2</th><th>L3</th></tr></thead><tbody>
         <tr><th>Power W</th><td id="power-l1">–</td><td id="power-l2">–</td><td id="power-l3">–</td></tr>
         <tr><th>Voltage V</th><td id="voltage-l1">–</td><td id="voltage-l2">–</td><td id="voltage-l3">–</td></tr>
@@ -118,7 +121,8 @@ enum WebPage {
     static let script = #"""
         (function () {
           'use strict';
-          var token = new URLSearchParams(location.search).get('token');
+          var params = new URLSearchParams(location.search);
+          var token = params.get('token'), stopAfter = parseInt(params.get('events') || '0', 10);
           var updates = 0, mode = 'energy', history = {}, latest = null, baseline = null;
           function $(id) { return document.getElementById(id); }
           function api(path) {
@@ -215,16 +219,16 @@ enum WebPage {
           function drawChart(kind) {
             var svg = $('chart-' + kind), records = history[kind] || [];
             while (svg.firstChild) svg.removeChild(svg.firstChild);
-            var width = 600, height = 180, top = 8, bottom = 16;
+            // Drawn in the element's own pixels, so text is not stretched; redrawn when the window resizes.
+            var width = Math.max(200, Math.round(svg.getBoundingClientRect().width) || 600), height = 180, top = 18, bottom = 16;
             svg.setAttribute('viewBox', '0 0 ' + width + ' ' + height);
-            svg.setAttribute('preserveAspectRatio', 'none');
             var up = records.map(function (r) { return mode === 'gas' ? (r.gas_m3 || 0) : r.energy_import_kwh.total; });
             var down = records.map(function (r) { return mode === 'gas' ? 0 : r.energy_export_kwh.total; });
             var maxUp = Math.max.apply(null, up.concat([0])), maxDown = Math.max.apply(null, down.concat([0]));
             var scale = (maxUp + maxDown) || 1, usable = height - top - bottom;
             var axis = top + usable * maxUp / scale;
             var slot = width / Math.max(records.length, 1), bar = Math.max(1, slot * 0.8), bars = 0;
-            var every = Math.ceil(records.length / 12) || 1;
+            var every = Math.ceil(records.length / Math.max(4, Math.floor(width / 50))) || 1;
             records.forEach(function (r, i) {
               var x = i * slot + (slot - bar) / 2, current = r.complete ? '' : ' cur';
               var unit = mode === 'gas' ? ' m³' : ' kWh';
@@ -243,7 +247,7 @@ enum WebPage {
               }
             });
             node('line', { x1: 0, x2: width, y1: axis.toFixed(1), y2: axis.toFixed(1), 'class': 'axis' }, svg);
-            node('text', { x: 2, y: top + 8 }, svg).textContent = maxUp.toFixed(maxUp < 10 ? 2 : 0) + (mode === 'gas' ? ' m³' : ' kWh');
+            node('text', { x: 2, y: top - 6 }, svg).textContent = maxUp.toFixed(maxUp < 10 ? 2 : 0) + (mode === 'gas' ? ' m³' : ' kWh');
             svg.setAttribute('data-bars', String(bars));
           }
           function loadHistory() {
@@ -288,6 +292,11 @@ enum WebPage {
               ['hours', 'days', 'months'].forEach(drawChart);
             });
           });
+          var resizeTimer = null;
+          window.addEventListener('resize', function () {
+            clearTimeout(resizeTimer);
+            resizeTimer = setTimeout(function () { ['hours', 'days', 'months'].forEach(drawChart); }, 200);
+          });
           function connect() {
             var source = new EventSource('/events' + (token ? '?token=' + encodeURIComponent(token) : ''));
             source.onopen = function () { var s = $('status'); s.setAttribute('data-state', 'live'); s.textContent = 'live'; };
@@ -299,6 +308,9 @@ enum WebPage {
               document.body.setAttribute('data-updates', String(updates));
               if (!latest) loadDevices();
               render(doc);
+              // ?events=N: stop listening after N events, so a headless browser's virtual clock can run out
+              // (an open stream holds it) and the page can be captured (scripts/screenshot.sh, tests).
+              if (stopAfter && updates >= stopAfter) source.close();
             };
           }
           api('/api/v1/readings').then(function (doc) { if (!latest) { render(doc); } }).catch(function () {});
