@@ -46,7 +46,7 @@ struct MetricsTests {
         let server = try await RunningServer()
         server.live.bridgeStarted { WebFixtures.status(age: 3.25, mqtt: .connected, rejected: ["crc": 2, "truncated": 1]) }
         server.live.accepted(WebFixtures.update(try WebFixtures.telegram("dsmr5")))
-        let response = try server.get("/metrics")
+        let response = try await server.get("/metrics")
         #expect(response.status == 200)
         #expect(response.header("content-type") == "text/plain; version=0.0.4; charset=utf-8")
         let samples = try Self.parse(response.text)
@@ -68,7 +68,7 @@ struct MetricsTests {
         // Every example telegram gives valid text.
         for name in ["austria", "belgium", "dsmr22", "dsmr3", "dsmr4", "dsmr5_heat", "dsmr5_two_gas", "eon_hungary", "iskra_ie", "luxembourg", "q3d", "sweden"] {
             server.live.accepted(WebFixtures.update(try WebFixtures.telegram(name)))
-            let samples = try Self.parse(try server.get("/metrics").text)
+            let samples = try Self.parse(try await server.get("/metrics").text)
             #expect(samples.keys.contains { $0.hasPrefix("p1mqtt_meter_info{") }, "\(name)")
         }
         await server.stop()

@@ -23,18 +23,18 @@ struct WebAPITests {
         defer { Task { await server.stop() } }
         let openAPI = try OpenAPIChecker()
         for path in ["/api/v1/telegram", "/api/v1/readings", "/api/v1/devices", "/api/v1/stats"] {
-            let response = try server.get(path)
+            let response = try await server.get(path)
             #expect(response.status == 503, "\(path)")
             #expect(openAPI.problems(path: path, response: response).isEmpty, "\(openAPI.problems(path: path, response: response))")
             let body = try #require(try response.json() as? [String: Any])
             #expect((body["reason"] as? String)?.isEmpty == false)
             Self.expectSecurityHeaders(response, path)
         }
-        let health = try server.get("/healthz")
+        let health = try await server.get("/healthz")
         #expect(health.status == 503)
         #expect(openAPI.problems(path: "/healthz", response: health).isEmpty)
         #expect(health.text.contains("no telegram"))
-        let metrics = try server.get("/metrics")
+        let metrics = try await server.get("/metrics")
         #expect(metrics.status == 200)
         await server.stop()
     }
@@ -52,22 +52,22 @@ struct WebAPITests {
         let paths = ["/api/v1/telegram", "/api/v1/readings", "/api/v1/devices", "/api/v1/stats", "/healthz", "/metrics",
                      "/api/v1/history/hours", "/api/v1/history/days", "/api/v1/history/months", "/"]
         for path in paths {
-            let response = try server.get(path)
+            let response = try await server.get(path)
             let template = path.hasPrefix("/api/v1/history/") ? "/api/v1/history/{kind}" : path
             let problems = openAPI.problems(path: template, response: response)
             #expect(problems.isEmpty, "\(path): \(problems)")
             #expect(response.status == 200, "\(path): \(response.status) \(response.text.prefix(300))")
             Self.expectSecurityHeaders(response, path)
-            let head = try server.get(path, method: "HEAD")
+            let head = try await server.get(path, method: "HEAD")
             #expect(head.status == response.status && head.header("content-length") == response.header("content-length"), "HEAD \(path)")
         }
         // The telegram endpoint serves exactly the MQTT document.
-        let telegramResponse = try server.get("/api/v1/telegram")
+        let telegramResponse = try await server.get("/api/v1/telegram")
         #expect(telegramResponse.body == update.json)
         #expect(telegramResponse.header("last-modified") == "Fri, 21 Nov 2025 04:40:00 GMT")
-        #expect(try server.get("/api/v1/readings").header("last-modified") == "Fri, 21 Nov 2025 04:40:00 GMT")
+        #expect(try await server.get("/api/v1/readings").header("last-modified") == "Fri, 21 Nov 2025 04:40:00 GMT")
 
-        let readings = try #require(try server.get("/api/v1/readings").json() as? [String: Any])
+        let readings = try #require(try await server.get("/api/v1/readings").json() as? [String: Any])
         let list = try #require(readings["readings"] as? [[String: Any]])
         let tariff1 = try #require(list.first { $0["key"] as? String == "energy_import_tariff_1" })
         #expect(tariff1["name"] as? String == "Energy import tariff 1")
@@ -76,7 +76,7 @@ struct WebAPITests {
         #expect(list.contains { $0["path"] as? String == "gas_2/reading" && $0["unit"] as? String == "m³" })
         #expect(list.contains { $0["key"] as? String == "tariff_indicator" && $0["value"] is String })
 
-        let devices = try #require(try server.get("/api/v1/devices").json() as? [String: Any])
+        let devices = try #require(try await server.get("/api/v1/devices").json() as? [String: Any])
         let meter = try #require(devices["meter"] as? [String: Any])
         #expect(meter["equipment_id"] as? String == telegram.equipmentID)
         #expect(meter["variant"] as? String == telegram.variant.rawValue)
@@ -84,7 +84,7 @@ struct WebAPITests {
         #expect(mbus.count == telegram.mbusDevices.filter { !$0.isPlaceholder }.count && mbus.count == 1)
         #expect(mbus.allSatisfy { $0["value"] is NSNumber && $0["kind"] as? String == "gas" && $0["channel"] as? Int == 2 })
 
-        let stats = try server.get("/api/v1/stats")
+        let stats = try await server.get("/api/v1/stats")
         #expect(stats.body == WebFixtures.status().statistics)
         await server.stop()
     }
@@ -97,33 +97,33 @@ struct WebAPITests {
         let openAPI = try OpenAPIChecker()
         // Defaults: 48 hours, 14 days, 24 months.
         for (kind, count) in [("hours", 48), ("days", 14), ("months", 24)] {
-            let response = try server.get("/api/v1/history/\(kind)")
+            let response = try await server.get("/api/v1/history/\(kind)")
             #expect(openAPI.problems(path: "/api/v1/history/{kind}", response: response).isEmpty)
             let records = try #require(try response.json() as? [[String: Any]])
             #expect(records.count == count, "\(kind)")
             #expect(records.last?["complete"] as? Bool == false)
         }
-        _ = try server.get("/api/v1/history/hours?from=1763730000&to=1763733600")
+        _ = try await server.get("/api/v1/history/hours?from=1763730000&to=1763733600")
         #expect(history.lastQuery?.1 == 1_763_730_000 && history.lastQuery?.2 == 1_763_733_600)
-        _ = try server.get("/api/v1/history/days?from=2025-11-21&to=2025-11-22T00:00:00%2B01:00")
+        _ = try await server.get("/api/v1/history/days?from=2025-11-21&to=2025-11-22T00:00:00%2B01:00")
         #expect(history.lastQuery?.1 == 1_763_679_600 && history.lastQuery?.2 == 1_763_766_000)
-        _ = try server.get("/api/v1/history/hours?from=2025-07-01T02:00&to=2025-07-01T00:30Z")
+        _ = try await server.get("/api/v1/history/hours?from=2025-07-01T02:00&to=2025-07-01T00:30Z")
         #expect(history.lastQuery?.1 == 1_751_328_000 && history.lastQuery?.2 == 1_751_329_800)
 
         for query in ["from=yesterday", "from=2025-13-01", "from=2025-11-21T25:00", "from=10&to=5", "from=0&to=2000000000"] {
-            let response = try server.get("/api/v1/history/hours?\(query)")
+            let response = try await server.get("/api/v1/history/hours?\(query)")
             #expect(response.status == 400, "\(query)")
             #expect(openAPI.problems(path: "/api/v1/history/{kind}", response: response).isEmpty)
         }
-        #expect(try server.get("/api/v1/history/weeks").status == 404)
+        #expect(try await server.get("/api/v1/history/weeks").status == 404)
         history.fail(with: "history.sqlite: disk I/O error")
-        let failing = try server.get("/api/v1/history/days")
+        let failing = try await server.get("/api/v1/history/days")
         #expect(failing.status == 503 && failing.text.contains("disk I/O error"))
         #expect(openAPI.problems(path: "/api/v1/history/{kind}", response: failing).isEmpty)
         await server.stop()
 
         let withoutHistory = try await RunningServer(history: nil)
-        let off = try withoutHistory.get("/api/v1/history/days")
+        let off = try await withoutHistory.get("/api/v1/history/days")
         #expect(off.status == 404 && off.text.contains("history is off"))
         #expect(openAPI.problems(path: "/api/v1/history/{kind}", response: off).isEmpty)
         await withoutHistory.stop()
@@ -135,28 +135,28 @@ struct WebAPITests {
         server.live.accepted(WebFixtures.update(try WebFixtures.telegram("dsmr5")))
         let openAPI = try OpenAPIChecker()
         for path in ["/", "/api/v1/readings", "/api/v1/telegram", "/metrics", "/api/v1/stats", "/events", "/nonexistent"] {
-            let response = try server.get(path)
+            let response = try await server.get(path)
             #expect(response.status == 401, "\(path)")
             #expect(response.header("www-authenticate")?.hasPrefix("Bearer") == true)
             Self.expectSecurityHeaders(response, path)
             if path != "/nonexistent" {
                 #expect(openAPI.problems(path: path, response: response).isEmpty, "\(openAPI.problems(path: path, response: response))")
             }
-            #expect(try server.get(path, headers: ["Authorization": "Bearer wrong"]).status == 401)
+            #expect(try await server.get(path, headers: ["Authorization": "Bearer wrong"]).status == 401)
         }
-        #expect(try server.get("/api/v1/readings", headers: ["Authorization": "Bearer s3cret/+token"]).status == 200)
-        #expect(try server.get("/", headers: ["Authorization": "bearer s3cret/+token"]).status == 200)
-        #expect(try server.get("/?token=s3cret%2F%2Btoken").status == 200)
-        #expect(try server.get("/api/v1/readings?token=s3cret%2F%2Btoken").status == 401)
+        #expect(try await server.get("/api/v1/readings", headers: ["Authorization": "Bearer s3cret/+token"]).status == 200)
+        #expect(try await server.get("/", headers: ["Authorization": "bearer s3cret/+token"]).status == 200)
+        #expect(try await server.get("/?token=s3cret%2F%2Btoken").status == 200)
+        #expect(try await server.get("/api/v1/readings?token=s3cret%2F%2Btoken").status == 401)
         // /events with the query token: the stream starts.
         let fd = try HTTPTestClient.connect(port: server.port)
         try HTTPTestClient.send(fd, Array("GET /events?token=s3cret%2F%2Btoken HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
-        let start = HTTPTestClient.receive(fd, timeout: 5) { String(decoding: $0, as: UTF8.self).contains("data: ") }
+        let start = await HTTPTestClient.receive(fd, timeout: 5) { String(decoding: $0, as: UTF8.self).contains("data: ") }
         close(fd)
         #expect(String(decoding: start, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
         #expect(String(decoding: start, as: UTF8.self).contains("text/event-stream"))
         // Health checks need no token.
-        #expect(try server.get("/healthz").status == 200)
+        #expect(try await server.get("/healthz").status == 200)
         await server.stop()
     }
 
@@ -165,18 +165,18 @@ struct WebAPITests {
         let server = try await RunningServer()
         let openAPI = try OpenAPIChecker()
         for method in ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"] {
-            let response = try HTTPTestClient.request(port: server.port, method: method, path: "/api/v1/readings",
+            let response = try await HTTPTestClient.request(port: server.port, method: method, path: "/api/v1/readings",
                                                       body: method == "POST" ? Array("{}".utf8) : [])
             #expect(response.status == 405, "\(method)")
             #expect(response.header("allow") == "GET, HEAD")
             Self.expectSecurityHeaders(response, method)
             #expect(try (response.json() as? [String: Any])?["reason"] is String)
         }
-        let missing = try server.get("/nope")
+        let missing = try await server.get("/nope")
         #expect(missing.status == 404)
         Self.expectSecurityHeaders(missing, "404")
         // The page's policy allows its own script and style by hash, nothing inline otherwise.
-        let page = try server.get("/")
+        let page = try await server.get("/")
         let policy = try #require(page.header("content-security-policy"))
         #expect(policy.contains("script-src 'sha256-") && !policy.contains("unsafe-inline") && policy.contains("connect-src 'self'"))
         #expect(openAPI.problems(path: "/", response: page).isEmpty)
@@ -193,16 +193,16 @@ struct WebAPITests {
         let fd = try HTTPTestClient.connect(port: server.port)
         let big = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 100_000) + "\r\n\r\n"
         try? HTTPTestClient.send(fd, Array(big.utf8))
-        let answer = HTTPTestClient.receive(fd, timeout: 5)
+        let answer = await HTTPTestClient.receive(fd, timeout: 5)
         close(fd)
         #expect(!String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.1 503"))
         // A GET with a small body is answered, the body ignored.
-        let withBody = try HTTPTestClient.request(port: server.port, path: "/healthz", body: Array("ignored".utf8))
+        let withBody = try await HTTPTestClient.request(port: server.port, path: "/healthz", body: Array("ignored".utf8))
         #expect(withBody.status == 503)
         // Two requests on one connection.
         let keep = try HTTPTestClient.connect(port: server.port)
         try HTTPTestClient.send(keep, Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
-        let both = String(decoding: HTTPTestClient.receive(keep, timeout: 5), as: UTF8.self)
+        let both = String(decoding: await HTTPTestClient.receive(keep, timeout: 5), as: UTF8.self)
         close(keep)
         #expect(both.components(separatedBy: "HTTP/1.1 ").count == 3, "\(both)")
         await server.stop()
@@ -214,7 +214,7 @@ struct WebAPITests {
         let openAPI = try OpenAPIChecker()
         let status = StatusBox(WebFixtures.status(age: nil))
         server.live.bridgeStarted { status.value }
-        var response = try server.get("/healthz")
+        var response = try await server.get("/healthz")
         #expect(response.status == 503 && response.text.contains("no telegram"))
         let cases: [(Double?, BridgeStatus.MQTTState, Int, String)] = [
             (2, .connected, 200, "\"status\":\"ok\""),
@@ -225,7 +225,7 @@ struct WebAPITests {
         ]
         for (age, mqtt, expected, text) in cases {
             status.value = WebFixtures.status(age: age, mqtt: mqtt)
-            response = try server.get("/healthz")
+            response = try await server.get("/healthz")
             #expect(response.status == expected, "\(String(describing: age)) \(mqtt)")
             #expect(response.text.contains(text), "\(response.text)")
             #expect(openAPI.problems(path: "/healthz", response: response).isEmpty)

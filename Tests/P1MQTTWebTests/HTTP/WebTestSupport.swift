@@ -124,7 +124,7 @@ final class RunningServer: Sendable {
         self.server = server
         self.live = live
         task = Task { try await server.run() }
-        guard let port = await server.listeningPort() else {
+        guard let port = await server.listeningPort(timeout: 60) else {
             task.cancel()
             _ = await task.result
             throw WebFixtures.Failure("the web server did not start")
@@ -138,8 +138,8 @@ final class RunningServer: Sendable {
         _ = await task.result
     }
 
-    func get(_ path: String, method: String = "GET", headers: [String: String] = [:]) throws -> HTTPTestResponse {
-        try HTTPTestClient.request(port: port, method: method, path: path, headers: headers)
+    func get(_ path: String, method: String = "GET", headers: [String: String] = [:]) async throws -> HTTPTestResponse {
+        try await HTTPTestClient.request(port: port, method: method, path: path, headers: headers)
     }
 }
 
@@ -188,8 +188,14 @@ enum HTTPTestClient {
         }
     }
 
-    /// Reads whatever arrives within `timeout` seconds (until the peer closes or time is up).
-    static func receive(_ fd: Int32, timeout: Double, until done: ([UInt8]) -> Bool = { _ in false }) -> [UInt8] {
+    /// Reads whatever arrives within `timeout` seconds (until the peer closes, `done` says so, or time is up),
+    /// on a thread of its own: blocking a thread of Swift's small cooperative pool could starve the server
+    /// under test when the whole suite runs in parallel.
+    static func receive(_ fd: Int32, timeout: Double, until done: @escaping @Sendable ([UInt8]) -> Bool = { _ in false }) async -> [UInt8] {
+        (try? await offPool { receiveBlocking(fd, timeout: timeout, until: done) }) ?? []
+    }
+
+    static func receiveBlocking(_ fd: Int32, timeout: Double, until done: ([UInt8]) -> Bool) -> [UInt8] {
         var received: [UInt8] = []
         let deadline = Date().addingTimeInterval(timeout)
         var buffer = [UInt8](repeating: 0, count: 65_536)
@@ -205,7 +211,12 @@ enum HTTPTestClient {
     }
 
     static func request(port: Int, method: String = "GET", path: String, headers: [String: String] = [:],
-                        body: [UInt8] = []) throws -> HTTPTestResponse {
+                        body: [UInt8] = []) async throws -> HTTPTestResponse {
+        try await offPool { try requestBlocking(port: port, method: method, path: path, headers: headers, body: body) }
+    }
+
+    static func requestBlocking(port: Int, method: String, path: String, headers: [String: String],
+                                body: [UInt8]) throws -> HTTPTestResponse {
         let fd = try connect(port: port)
         defer { close(fd) }
         var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
@@ -213,7 +224,7 @@ enum HTTPTestClient {
         if !body.isEmpty { text += "Content-Length: \(body.count)\r\n" }
         text += "\r\n"
         try send(fd, Array(text.utf8) + body)
-        let raw = receive(fd, timeout: 10)
+        let raw = receiveBlocking(fd, timeout: 10) { _ in false }
         return try parse(raw, method: method)
     }
 
@@ -252,5 +263,12 @@ enum HTTPTestClient {
             index = end + 2
         }
         return out
+    }
+}
+
+/// Runs blocking work (sockets, long loops) on a Dispatch thread instead of the cooperative pool.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
     }
 }
