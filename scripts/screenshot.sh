@@ -3,14 +3,14 @@
 #
 #   scripts/screenshot.sh [URL] [OUTPUT.png] [WIDTHxHEIGHT]
 #
-# URL defaults to http://127.0.0.1:8480/ (add ?token=… when the server wants a token), OUTPUT to
+# URL defaults to http://127.0.0.1:8080/ (add ?token=… when the server wants a token), OUTPUT to
 # p1mqtt-page.png, the window to 1280x1700 (use 390x1900 for a phone). The page is captured after three live
 # events (?events=3 closes its event stream then: a headless browser's virtual clock stands still while a
 # stream is open) and five seconds of virtual time for the history charts.
 # Needs chromium (Debian: apt-get install chromium) and a running p1mqtt with the web server enabled.
 set -eu
 
-url=${1:-http://127.0.0.1:8480/}
+url=${1:-http://127.0.0.1:8080/}
 output=${2:-p1mqtt-page.png}
 size=${3:-1280x1700}
 

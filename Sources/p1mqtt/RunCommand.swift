@@ -3,6 +3,7 @@ import FoundationEssentials
 import Logging
 import Mapping
 import P1MQTT
+import P1MQTTWeb
 import ServiceLifecycle
 
 /// `p1mqtt run`: the daemon.
@@ -105,16 +106,26 @@ struct RunCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "p1mqtt")
-        let bridge: Bridge
+        var configuration: Bridge.Configuration
         do {
-            bridge = Bridge(configuration: try BridgeFactory.configuration(from: settings, logger: logger), logger: logger)
+            configuration = try BridgeFactory.configuration(from: settings, logger: logger)
         } catch {
             for problem in error.problems { Output.error("p1mqtt: \(problem)") }
             throw ExitCode(2)
         }
+        let local: LocalOutputs
+        do {
+            local = try LocalOutputs(settings: settings, logger: logger)
+        } catch {
+            for problem in error.problems { Output.error("p1mqtt: \(problem)") }
+            throw ExitCode(2)
+        }
+        configuration.observers += local.observers
+        let bridge = Bridge(configuration: configuration, logger: logger)
         // The bridge ends by itself only when a replay ends with --exit-at-end: that is a normal exit.
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: bridge, successTerminationBehavior: .gracefullyShutdownGroup)],
+            services: [.init(service: bridge, successTerminationBehavior: .gracefullyShutdownGroup)]
+                + local.services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
         do {
             try await group.run()

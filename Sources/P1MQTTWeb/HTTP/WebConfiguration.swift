@@ -21,8 +21,8 @@ public struct WebConfiguration: Sendable, Hashable {
     /// reading are dropped beyond this, so a stalled client never grows memory.
     public var eventBufferLimit: Int
 
-    /// Creates a configuration; the defaults listen on 127.0.0.1:8480 without a token.
-    public init(host: String = "127.0.0.1", port: Int = 8480, token: String? = nil, healthWindow: Double = 60,
+    /// Creates a configuration; the defaults listen on 127.0.0.1:8080 without a token.
+    public init(host: String = "127.0.0.1", port: Int = 8080, token: String? = nil, healthWindow: Double = 60,
                 maximumEventClients: Int = 32, keepAliveInterval: Double = 15, eventBufferLimit: Int = 64 * 1024) {
         self.host = host
         self.port = port
