@@ -48,7 +48,7 @@ public final class WebServer: Service, Sendable {
 
     /// The port the server listens on once it does (useful with port 0); nil when binding failed or the
     /// server stopped. Waits up to `timeout` seconds for ``run()`` to bind.
-    public func listeningPort(timeout: Double = 10) async -> Int? {
+    public func listeningPort(timeout: Double = 30) async -> Int? {
         let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
         while ContinuousClock.now < deadline {
             switch bound.withLock({ $0 }) {
