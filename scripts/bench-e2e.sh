@@ -63,7 +63,7 @@ measure floor_l100 floor floor ${subscriber[@]+"${subscriber[@]}"} --rate 100 --
 
 versions="p1mqtt $("$BENCH_BIN" --version), $(printf '%s ' "${BENCH_PIP_PINS[@]}")on CPython $("$BENCH_VENV/bin/python" -c 'import platform; print(platform.python_version())'), $(mosquitto -h 2>/dev/null | head -1 | grep -o 'version [0-9.]*' || true)"
 python3 - "$work" "$versions" "${BENCH_SUBSCRIBER:-socket}" <<'PY'
-import json, sys
+import glob, json, sys
 work, versions, subscriber = sys.argv[1:]
 r = {name: json.load(open(f"{work}/{name}.json")) for name in
      ("p1_tp", "py_tp", "ceiling", "p1_l10", "py_l10", "p1_l100", "py_l100", "floor_l10", "floor_l100")}
@@ -78,7 +78,9 @@ def lost(t):
 row("messages per telegram (usual)", p1["messages_per_telegram"], py["messages_per_telegram"], "{}", False)
 row("telegrams/s at full speed", p1["telegrams_per_s"], py["telegrams_per_s"])
 row("messages/s delivered", p1["messages_per_s"], py["messages_per_s"])
-row("messages lost", lost(p1), lost(py), "{:,}", False)
+row("telegrams through at full speed", f'{p1["telegrams_received"]:,}/{p1["telegrams"]:,}',
+    f'{py["telegrams_received"]:,}/{py["telegrams"]:,}', ratio=False)
+row("messages lost at full speed", lost(p1), lost(py), "{:,}", False)
 row("% of mosquitto_pub -l", p1["messages_per_s"] / ceiling["messages_per_s"] * 100,
     py["messages_per_s"] / ceiling["messages_per_s"] * 100, "{:.0f} %", False)
 row("CPU per telegram, full speed (µs)", p1["cpu_us_per_telegram"], py["cpu_us_per_telegram"], "{:,.1f}")
@@ -114,4 +116,8 @@ print(f"bar: p99 latency < 5 ms on loopback: {p99:.2f} ms — {verdict(p99 < 5)}
 if lost(p1) or not p1["complete"] or any(r[k]["incomplete_telegrams"] or r[k]["telegrams_received"] < r[k]["telegrams"]
                                          for k in ("p1_l10", "p1_l100")):
     print("WARNING: p1mqtt lost messages or telegrams in this run")
+for name in ("p1_tp", "p1_l10", "p1_l100"):
+    rejections = [line.strip() for line in open(f"{work}/{name}.log") if "rejected" in line]
+    if rejections:
+        print(f"p1mqtt's log ({name}): " + rejections[0].split(" ", 1)[1])
 PY
