@@ -323,7 +323,7 @@ def run_throughput(options, telegrams, warm, measured):
         "mode": "throughput", "telegrams": len(measured), "complete": complete,
         "telegrams_received": len(counts), "incomplete_telegrams": sum(1 for c in counts if c < usual),
         "messages": len(tail), "messages_per_telegram": usual, "lost_messages": lost,
-        "seconds": seconds, "messages_per_s": len(tail) / seconds, "telegrams_per_s": len(measured) / seconds,
+        "seconds": seconds, "messages_per_s": len(tail) / seconds, "telegrams_per_s": len(counts) / seconds,
         "cpu_s": cpu_after - cpu_before,
         # Per telegram that came through (a bridge that drops input must not look cheaper for it).
         "cpu_us_per_telegram": (cpu_after - cpu_before) / max(1, len(counts)) * 1e6,
