@@ -127,6 +127,13 @@ struct RunCommand: AsyncParsableCommand {
             services: [.init(service: bridge, successTerminationBehavior: .gracefullyShutdownGroup)]
                 + local.services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
+        // Once start-up is over (connected, first telegrams published), the program pages only start-up used go
+        // back to the kernel: the resident size settles at what the bridge really uses (StartupMemory).
+        let trim = Task {
+            try? await Task.sleep(for: .seconds(20))
+            if !Task.isCancelled { StartupMemory.release() }
+        }
+        defer { trim.cancel() }
         do {
             try await group.run()
         } catch {

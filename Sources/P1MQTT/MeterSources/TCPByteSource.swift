@@ -80,11 +80,11 @@ public struct TCPByteSource: ByteSource {
 
     /// The bytes as they arrive, across reconnections; finishes only when cancelled.
     public func chunks() -> AsyncThrowingStream<[UInt8], any Error> {
-        // A live meter cannot be paused: if the consumer falls far behind, the oldest chunks go (the framer
-        // rejects the telegram they cut) rather than memory growing without bound. 256 chunks are minutes of
-        // P1 data.
+        // Unlike a serial line, a TCP connection can be paused without losing anything: when the consumer is
+        // 256 chunks behind, the reader waits, the kernel's buffers fill and TCP's flow control slows the
+        // sender (ser2net, a dongle, a replay over the network). Memory stays bounded either way.
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: [UInt8].self, throwing: (any Error).self,
-                                                                    bufferingPolicy: .bufferingNewest(256))
+                                                                    bufferingPolicy: .bufferingOldest(256))
         let reader = TCPReader(source: self, counters: counters, continuation: continuation)
         continuation.onTermination = { _ in reader.cancel() }
         if !DetachedThread.start({ reader.run() }) {

@@ -95,7 +95,21 @@ final class TCPReader: Sendable {
                 lastData = now
                 received = true
                 counters.update { $0.bytes += count }
-                if case .terminated = continuation.yield(Array(buffer[0..<count])) { return .cancelled }
+                let chunk = Array(buffer[0..<count])
+                var delivered = false
+                while !delivered {
+                    switch continuation.yield(chunk) {
+                    case .enqueued: delivered = true
+                    case .terminated: return .cancelled
+                    case .dropped:
+                        // The consumer is behind: wait for room (TCP holds the sender back meanwhile).
+                        if cancelled.isSet { return .cancelled }
+                        usleep(1000)
+                    @unknown default: delivered = true
+                    }
+                }
+                // Time spent waiting for the consumer is not silence from the meter.
+                lastData = monotonicSeconds()
             case .idle:
                 now = monotonicSeconds()
                 if now - lastData >= watchdog { return .silent }

@@ -1,4 +1,6 @@
+import Foundation
 import Logging
+import Synchronization
 import Testing
 @testable import P1MQTT
 
@@ -42,6 +44,37 @@ struct TCPByteSourceTests {
         let warnings = logs.messages(atLeast: .warning)
         #expect(warnings == ["connection to tcp 127.0.0.1:\(server.port) lost (reset by the server); reconnecting"])
         #expect(logs.messages(atLeast: .info).filter { $0 == "connected to tcp 127.0.0.1:\(server.port)" }.count == 2)
+    }
+
+    /// A consumer that stalls while the sender pours megabytes in (a replay over TCP, a ser2net backlog): the
+    /// reader waits for room and TCP holds the sender back, so not one byte is lost and memory stays bounded.
+    @Test func aConsumerThatFallsBehindLosesNothing() async throws {
+        let server = try LoopbackP1Server()
+        defer { server.shutDown() }
+        let source = source(port: server.port)
+        let telegrams = TCPTestSupport.telegrams(200)
+        let payload = Array([[UInt8]](repeating: Array(telegrams.joined()), count: 80).joined())  // 16,000 telegrams, ~14 MB
+        var iterator = source.chunks().makeAsyncIterator()
+        #expect(await server.waitForAccepts(1))
+        let sent = Mutex(false)
+        let sender = Thread { sent.withLock { $0 = server.send(payload) } }
+        sender.start()
+        // Far more than the stream's 256 chunks and the kernel's buffers arrive while nobody reads.
+        try await Task.sleep(for: .seconds(2))
+        var decoder = TelegramDecoder()
+        var accepted = 0
+        var rejected = 0
+        var bytes = 0
+        while bytes < payload.count, let chunk = try await iterator.next() {
+            bytes += chunk.count
+            decoder.feed(chunk) { event in
+                if case .telegram = event { accepted += 1 } else { rejected += 1 }
+            }
+        }
+        #expect(bytes == payload.count)
+        #expect(accepted == 16_000)
+        #expect(rejected == 0)
+        #expect(await TCPTestSupport.eventually { sent.withLock { $0 } })
     }
 
     @Test func reconnectsByItselfWhenARefusingServerComesBack() async throws {
