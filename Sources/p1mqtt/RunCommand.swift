@@ -129,9 +129,14 @@ struct RunCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
         // Once start-up is over (connected, first telegrams published), the program pages only start-up used go
         // back to the kernel: the resident size settles at what the bridge really uses (StartupMemory).
+        // Twice: once start-up is done, and after the first minute (discovery, the first stats, Home
+        // Assistant's answer to the birth message).
         let trim = Task {
-            try? await Task.sleep(for: .seconds(20))
-            if !Task.isCancelled { StartupMemory.release() }
+            for delay in [5, 55] {
+                try? await Task.sleep(for: .seconds(delay))
+                if Task.isCancelled { return }
+                StartupMemory.release()
+            }
         }
         defer { trim.cancel() }
         do {

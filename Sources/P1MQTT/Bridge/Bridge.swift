@@ -221,8 +221,10 @@ public struct Bridge: Service {
                 first = false
                 previous = telegram.timestamp
                 deliver(telegram, publisher, sink)
-                if configuration.isReplay, let client = sink.client {
-                    // Backpressure: libmosquitto queues without limit; a replay must not outrun the socket.
+                if let client = sink.client {
+                    // Backpressure: libmosquitto queues without limit, so no source may outrun the broker: a
+                    // replay waits, a TCP source then holds its sender back, a serial source drops its oldest
+                    // bytes. A real meter at one telegram a second never gets near the limit.
                     while client.outstanding > Self.maximumOutstanding, client.isConnected {
                         try await Task.sleep(for: .microseconds(500))
                     }
