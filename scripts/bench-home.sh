@@ -36,10 +36,15 @@ pids+=($!)
 pids+=($!)
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$meter") 2>/dev/null && break; sleep 0.05; done
 
-"$BENCH_BIN" run --broker "127.0.0.1:$port" --source simulator --log-level notice 2> "$work/p1mqtt-sim.log" &
+# Each p1mqtt runs from its own copy of the program, as on a real machine with one p1mqtt: copies of one file
+# share their page-cache pages, which then count in both processes' RSS, and the kernel does not reclaim
+# shared pages when p1mqtt hands back its start-up pages (see "Memory" in docs/performance.md).
+cp "$BENCH_BIN" "$work/p1mqtt-sim"
+cp "$BENCH_BIN" "$work/p1mqtt-tcp"
+"$work/p1mqtt-sim" run --broker "127.0.0.1:$port" --source simulator --log-level notice 2> "$work/p1mqtt-sim.log" &
 sim_pid=$!
 pids+=($sim_pid)
-"$BENCH_BIN" run --broker "127.0.0.1:$port" --source "tcp://127.0.0.1:$meter" --base-topic p1tcp \
+"$work/p1mqtt-tcp" run --broker "127.0.0.1:$port" --source "tcp://127.0.0.1:$meter" --base-topic p1tcp \
   --discovery-prefix ha_tcp --log-level notice 2> "$work/p1mqtt-tcp.log" &
 tcp_pid=$!
 pids+=($tcp_pid)

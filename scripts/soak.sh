@@ -43,7 +43,9 @@ start_subscriber
 "$BENCH_BIN" simulate --listen "127.0.0.1:$meter" --interval 0.1 > /dev/null 2> "$work/simulate.log" &
 pids+=($!)
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$meter") 2>/dev/null && break; sleep 0.05; done
-"$BENCH_BIN" run --broker "127.0.0.1:$port" --source "tcp://127.0.0.1:$meter" --base-topic soak --log-level info \
+# Its own copy of the program, so its pages are not shared with the simulator's (see bench-home.sh).
+cp "$BENCH_BIN" "$work/p1mqtt-soak"
+"$work/p1mqtt-soak" run --broker "127.0.0.1:$port" --source "tcp://127.0.0.1:$meter" --base-topic soak --log-level info \
   2> "$work/p1mqtt.log" &
 p1=$!
 pids+=($p1)
