@@ -15,8 +15,8 @@ struct SimulateListenTests {
         let second = try await ListenTestSupport.connect(port: port)
         defer { close(second) }
         // Both read concurrently for long enough to see several telegrams at 5 per second.
-        async let firstBytes = ListenTestSupport.read(first, for: 1.5)
-        async let secondBytes = ListenTestSupport.read(second, for: 1.5)
+        async let firstBytes = ListenTestSupport.read(first, for: 1.5, atLeast: 3)
+        async let secondBytes = ListenTestSupport.read(second, for: 1.5, atLeast: 3)
         for (name, bytes) in [("first", await firstBytes), ("second", await secondBytes)] {
             let telegrams = ListenTestSupport.telegrams(in: bytes)
             #expect(telegrams.count >= 3, "\(name) client: \(telegrams.count) telegrams in \(bytes.count) bytes")
@@ -164,11 +164,15 @@ private enum ListenTestSupport {
     }
 
     /// Everything that arrives on `fd` within `seconds` (polled in short slices, so bounded in time).
-    static func read(_ fd: Int32, for seconds: Double) async -> [UInt8] {
+    /// Reads for `seconds`, or longer (up to `patience` seconds) until `telegrams` complete telegrams arrived:
+    /// on a machine busy with the rest of the suite the server may send fewer in the first seconds.
+    static func read(_ fd: Int32, for seconds: Double, atLeast telegrams: Int = 0, patience: Double = 15) async -> [UInt8] {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
+        let start = Date()
+        while Date() < start.addingTimeInterval(seconds)
+            || (Date() < start.addingTimeInterval(patience) && Self.telegrams(in: bytes).count < telegrams)
+        {
             var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             if poll(&entry, 1, 0) > 0 {
                 let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
