@@ -41,6 +41,7 @@ for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$meter") 2>/dev/null && bre
 # shared pages when p1mqtt hands back its start-up pages (see "Memory" in docs/performance.md).
 cp "$BENCH_BIN" "$work/p1mqtt-sim"
 cp "$BENCH_BIN" "$work/p1mqtt-tcp"
+sync  # written back, so clean: the kernel reclaims clean pages only
 "$work/p1mqtt-sim" run --broker "127.0.0.1:$port" --source simulator --log-level notice 2> "$work/p1mqtt-sim.log" &
 sim_pid=$!
 pids+=($sim_pid)

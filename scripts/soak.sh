@@ -45,6 +45,7 @@ pids+=($!)
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$meter") 2>/dev/null && break; sleep 0.05; done
 # Its own copy of the program, so its pages are not shared with the simulator's (see bench-home.sh).
 cp "$BENCH_BIN" "$work/p1mqtt-soak"
+sync  # written back, so clean: the kernel reclaims clean pages only
 "$work/p1mqtt-soak" run --broker "127.0.0.1:$port" --source "tcp://127.0.0.1:$meter" --base-topic soak --log-level info \
   2> "$work/p1mqtt.log" &
 p1=$!
