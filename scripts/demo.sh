@@ -24,8 +24,10 @@ cleanup() {
 trap cleanup EXIT
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 
-echo "p1mqtt: private broker on 127.0.0.1:$port; simulated DSMR 5 meter with gas; Ctrl-C stops" >&2
-"$bin" run --broker "127.0.0.1:$port" --source simulator 2> >(sed 's/^/  log: /' >&2) &
+web=$((port + 1))
+while (exec 3<>"/dev/tcp/127.0.0.1/$web") 2>/dev/null; do web=$((web + 1)); done
+echo "p1mqtt: private broker on 127.0.0.1:$port; simulated DSMR 5 meter with gas; web page on http://127.0.0.1:$web/ ; Ctrl-C stops" >&2
+"$bin" run --broker "127.0.0.1:$port" --source simulator --http "127.0.0.1:$web" 2> >(sed 's/^/  log: /' >&2) &
 bridge=$!
 seconds=()
 [ -n "${DEMO_SECONDS:-}" ] && seconds=(-W "$DEMO_SECONDS")

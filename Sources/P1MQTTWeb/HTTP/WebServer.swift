@@ -109,8 +109,7 @@ public final class WebServer: Service, Sendable {
         }
         let port = channel.localAddress?.port ?? configuration.port
         bound.withLock { $0 = .listening(port) }
-        logger.info("web page and API on http://\(Self.hostForURL(configuration.host)):\(port)/",
-                    metadata: ["token": "\(configuration.token == nil ? "none" : "required")"])
+        logger.info("web page and API on http://\(Self.hostForURL(configuration.host)):\(port)/\(configuration.token == nil ? "" : " (a token is required)")")
         stream.start()
 
         await withTaskCancellationHandler {
