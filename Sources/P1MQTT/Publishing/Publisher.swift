@@ -48,6 +48,10 @@ public final class Publisher: Sendable {
     }
 
     private let state: Mutex<State>
+    /// Held while retained state is recorded *and* sent, by live publishing and by re-publication alike. Without
+    /// it, a reconnect's re-publication could take its snapshot of the retained state, a newer telegram could
+    /// then be published live, and the snapshot's older values would arrive after it and stay retained.
+    private let ordering = Mutex(())
 
     /// Creates a publisher.
     public init(options: PublishOptions, logger: Logger = Logger(label: "p1mqtt.publish")) {
@@ -71,6 +75,10 @@ public final class Publisher: Sendable {
     /// - Parameter wantsJSON: build the JSON document even when no telegram topic is published.
     @discardableResult
     public func publish(_ telegram: Telegram, to sink: some MessageSink, now: Double, wantsJSON: Bool = false) -> Published {
+        ordering.withLock { _ in publishInOrder(telegram, to: sink, now: now, wantsJSON: wantsJSON) }
+    }
+
+    private func publishInOrder(_ telegram: Telegram, to sink: some MessageSink, now: Double, wantsJSON: Bool) -> Published {
         var readings = ReadingMapper.readings(of: telegram, options: options.mapping)
         let time = telegram.timestamp.map { Double($0.secondsSince1970) } ?? now
         var json: [UInt8]?
@@ -134,6 +142,10 @@ public final class Publisher: Sendable {
 
     /// Publishes what throttling still holds back (at the end of a replay, at shutdown).
     public func flush(to sink: some MessageSink) {
+        ordering.withLock { _ in flushInOrder(to: sink) }
+    }
+
+    private func flushInOrder(to sink: some MessageSink) {
         let messages = state.withLock { state -> [MQTTClient.Message] in
             let pending = state.throttle.flush().compactMap { reading -> MQTTClient.Message? in
                 options.topics.topic(for: reading.value).map { MQTTClient.Message(topic: $0, payload: reading.payload.bytes) }
@@ -155,11 +167,13 @@ public final class Publisher: Sendable {
     /// Discovery, then every retained state: after Home Assistant announced itself (birth message), whose
     /// entities stay unavailable until they are discovered again and get a state.
     public func republish(to sink: some MessageSink) {
-        let (discovery, messages) = state.withLock { state in
-            (state.discovery.map { DiscoveryMessage(topic: $0.key, payload: $0.value) }, state.retained.map { MQTTClient.Message(topic: $0.key, payload: $0.value) })
+        ordering.withLock { _ in
+            let (discovery, messages) = state.withLock { state in
+                (state.discovery.map { DiscoveryMessage(topic: $0.key, payload: $0.value) }, state.retained.map { MQTTClient.Message(topic: $0.key, payload: $0.value) })
+            }
+            sendDiscovery(discovery, to: sink)
+            send(messages, to: sink)
         }
-        sendDiscovery(discovery, to: sink)
-        send(messages, to: sink)
     }
 
     /// The discovery messages that changed since they were last built, remembered for re-sending.
@@ -191,8 +205,10 @@ public final class Publisher: Sendable {
     /// Publishes a retained document of p1mqtt's own (the stats topic) and keeps it for re-sending after a
     /// reconnect or a Home Assistant restart, like the meter's values.
     public func publishOwn(topic: String, payload: [UInt8], to sink: some MessageSink) {
-        state.withLock { $0.retained[topic] = payload }
-        send([MQTTClient.Message(topic: topic, payload: payload)], to: sink)
+        ordering.withLock { _ in
+            state.withLock { $0.retained[topic] = payload }
+            send([MQTTClient.Message(topic: topic, payload: payload)], to: sink)
+        }
     }
 
     /// At shutdown: `offline` on the availability topic (a clean disconnect does not trigger the last will).

@@ -55,8 +55,8 @@ struct SerialByteSourceTests {
 
         collector.cancel()
         // The reader polls at most 250 ms at a time, so it notices the cancellation well within a second.
-        #expect(await Self.eventually(.seconds(1)) { source.status.state == .idle })
-        #expect(await Self.eventually(.seconds(1)) { collector.ended })
+        #expect(await Self.eventually(.seconds(3)) { source.status.state == .idle })
+        #expect(await Self.eventually(.seconds(3)) { collector.ended })
     }
 
     @Test("9600 7E1: characters that arrive with their parity bit in bit 7 come out as the 7-bit telegram")
@@ -76,7 +76,7 @@ struct SerialByteSourceTests {
             defer { close(fd) }
             try PTYPair.writeAll(withParity, to: fd)
         }
-        #expect(await Self.eventually(.seconds(5)) { collector.telegrams == [Self.body(telegram)] })
+        #expect(await Self.eventually(.seconds(15)) { collector.telegrams == [Self.body(telegram)] })
         #expect(collector.rejections.isEmpty)
     }
 
@@ -92,7 +92,7 @@ struct SerialByteSourceTests {
         #expect(await Self.eventually { source.status.state == .detecting(.dsmr5) })
         #expect(source.currentSettings == nil)
         // Nothing arrives: after the detection timeout the next setting is tried.
-        #expect(await Self.eventually(.seconds(4)) { source.status.state == .detecting(.dsmr3) })
+        #expect(await Self.eventually(.seconds(12)) { source.status.state == .detecting(.dsmr3) })
 
         let telegram = Self.examples[0]
         try await Self.offPool {
@@ -113,8 +113,8 @@ struct SerialByteSourceTests {
         #expect(await Self.eventually { collector.telegrams.first == Self.body(telegram) })
 
         // Silence for longer than the quiet timeout: detection starts again from the first setting.
-        #expect(await Self.eventually(.seconds(5)) { source.currentSettings == nil })
-        #expect(await Self.eventually(.seconds(2)) {
+        #expect(await Self.eventually(.seconds(15)) { source.currentSettings == nil })
+        #expect(await Self.eventually(.seconds(6)) {
             if case .detecting = source.status.state { true } else { false }
         })
         #expect(log.all.contains { $0.contains("no valid telegram for 1.5 s at 9600 7E1; detecting the line settings again") },
@@ -139,12 +139,12 @@ struct SerialByteSourceTests {
             var random = TestTelegrams.SeededGenerator(seed: 1)
             for telegram in before { try PTYPair.writeInPieces(telegram, to: fd, using: &random) }
         }
-        #expect(await Self.eventually(.seconds(5)) { collector.telegrams.count == before.count })
+        #expect(await Self.eventually(.seconds(15)) { collector.telegrams.count == before.count })
         #expect(source.currentSettings == .dsmr5)
 
         // Unplugged: the ptys and their links disappear.
         pty.stop()
-        #expect(await Self.eventually(.seconds(3)) {
+        #expect(await Self.eventually(.seconds(9)) {
             if case .waitingForDevice = source.status.state { true } else { false }
         })
         #expect(log.messages(atLeast: .warning).contains { $0.contains("reopening") }, "log: \(log.all)")
@@ -163,7 +163,7 @@ struct SerialByteSourceTests {
             var random = TestTelegrams.SeededGenerator(seed: 2)
             for telegram in after { try PTYPair.writeInPieces(telegram, to: fd, using: &random) }
         }
-        #expect(await Self.eventually(.seconds(5)) { collector.telegrams.count == before.count + after.count })
+        #expect(await Self.eventually(.seconds(15)) { collector.telegrams.count == before.count + after.count })
         #expect(collector.telegrams == (before + after).map(Self.body))
         #expect(!collector.ended)
     }
@@ -194,7 +194,7 @@ struct SerialByteSourceTests {
             defer { close(fd) }
             try PTYPair.writeAll(telegram, to: fd)
         }
-        #expect(await Self.eventually(.seconds(5)) { collector.telegrams == [Self.body(telegram)] })
+        #expect(await Self.eventually(.seconds(15)) { collector.telegrams == [Self.body(telegram)] })
     }
 
     @Test("a path that is not a serial device ends the stream with an error the user can act on")
@@ -205,7 +205,7 @@ struct SerialByteSourceTests {
         let source = SerialByteSource(device: path, settings: .fixed(.dsmr5))
         let collector = SourceCollector(source)
         defer { collector.cancel() }
-        #expect(await Self.eventually(.seconds(3)) { collector.ended })
+        #expect(await Self.eventually(.seconds(9)) { collector.ended })
         #expect(collector.error?.contains("\(path) is not a serial device") == true, "error: \(collector.error ?? "none")")
         // validate() says the same before anything starts, and lets a missing device or a pty through.
         #expect(throws: SourceError.self) { try source.validate() }
@@ -421,7 +421,7 @@ private final class SourceCollector: Sendable {
 
 extension SerialByteSourceTests {
     /// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
-    static func eventually(_ timeout: Duration = .seconds(3), _ condition: () -> Bool) async -> Bool {
+    static func eventually(_ timeout: Duration = .seconds(15), _ condition: () -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while !condition() {
             guard ContinuousClock.now < deadline else { return false }
