@@ -66,15 +66,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Helpers shared by the test targets: child processes with an empty signal mask, a capturing logger.
+        .target(
+            name: "P1MQTTTestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/P1MQTTTestSupport"
+        ),
         .testTarget(name: "MappingTests", dependencies: ["Mapping"]),
         .testTarget(
             name: "P1MQTTTests",
-            dependencies: ["P1MQTT", "Mapping", "p1mqtt", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["P1MQTT", "Mapping", "p1mqtt", "P1MQTTTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "p1mqttTests", dependencies: ["p1mqtt"]),
         .testTarget(
             name: "P1MQTTWebTests",
-            dependencies: ["P1MQTTWeb", "P1MQTT", "Mapping", "p1mqtt", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["P1MQTTWeb", "P1MQTT", "Mapping", "p1mqtt", "P1MQTTTestSupport",
+                           .product(name: "Logging", package: "swift-log")]
         ),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import P1MQTTTestSupport
 
 /// The real executable on a long hostile stream: it must end normally (no crash), and its peak memory must be
 /// that of a clean run plus a small constant, however much damage and however long the lines.

@@ -2,6 +2,7 @@ import Foundation
 import Mapping
 @testable import P1MQTT
 import Testing
+import P1MQTTTestSupport
 
 /// Every telegram replayed by the real `p1mqtt run` into a real mosquitto: the retained discovery is valid for
 /// Home Assistant and is exactly what the publisher produces in-process.

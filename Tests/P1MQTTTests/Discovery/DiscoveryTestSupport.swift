@@ -3,6 +3,7 @@ import Mapping
 @testable import P1MQTT
 import Synchronization
 import Testing
+import P1MQTTTestSupport
 
 #if canImport(Glibc)
 import Glibc

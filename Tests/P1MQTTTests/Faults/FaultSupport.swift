@@ -1,4 +1,5 @@
 import Foundation
+import P1MQTTTestSupport
 
 #if canImport(Glibc)
 import Glibc

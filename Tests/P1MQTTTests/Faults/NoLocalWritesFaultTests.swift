@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import P1MQTTTestSupport
 
 extension Faults {
     /// p1mqtt writes nothing to disk, so a read-only root file system or a full disk cannot affect it (and the

@@ -1,5 +1,6 @@
 import Foundation
 import P1MQTT
+import P1MQTTTestSupport
 
 #if canImport(Glibc)
 import Glibc

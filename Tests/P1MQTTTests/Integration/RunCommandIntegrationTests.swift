@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import P1MQTTTestSupport
 
 #if canImport(Glibc)
 import Glibc

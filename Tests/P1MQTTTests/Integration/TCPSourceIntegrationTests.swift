@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import P1MQTT
+import P1MQTTTestSupport
 
 @Suite("p1mqtt run over TCP from p1mqtt simulate --listen", .serialized,
        .enabled(if: BrokerFixture.isAvailable, "needs mosquitto and mosquitto-clients"),

@@ -3,6 +3,7 @@ import Logging
 import Synchronization
 import Testing
 @testable import P1MQTT
+import P1MQTTTestSupport
 
 /// Against a real mosquitto on 127.0.0.1, one private broker per test.
 @Suite("MQTT client against mosquitto", .serialized, .timeLimit(.minutes(1)),

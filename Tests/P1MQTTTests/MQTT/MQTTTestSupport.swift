@@ -64,46 +64,6 @@ final class EventRecorder: Sendable {
     }
 }
 
-/// A swift-log handler that keeps every line, to check what is logged and how often.
-struct CapturingLogHandler: LogHandler {
-    final class Store: Sendable {
-        private let lines = Mutex<[(level: Logger.Level, message: String)]>([])
-
-        func append(_ level: Logger.Level, _ message: String) {
-            lines.withLock { $0.append((level, message)) }
-        }
-
-        /// The messages logged at `level` or above.
-        func messages(atLeast level: Logger.Level) -> [String] {
-            lines.withLock { $0.filter { $0.level >= level }.map(\.message) }
-        }
-
-        /// All messages.
-        var all: [String] {
-            lines.withLock { $0.map(\.message) }
-        }
-    }
-
-    let store: Store
-    var logLevel: Logger.Level = .trace
-    var metadata: Logger.Metadata = [:]
-    var metadataProvider: Logger.MetadataProvider?
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        store.append(event.level, event.message.description)
-    }
-
-    /// A logger writing into a new store.
-    static func logger() -> (Logger, Store) {
-        let store = Store()
-        return (Logger(label: "test.mqtt") { _ in CapturingLogHandler(store: store) }, store)
-    }
-}
 
 extension MQTTConfiguration {
     /// A configuration for a test broker: fast reconnects so tests take seconds, a unique client ID so

@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 
 @testable import P1MQTT
+import P1MQTTTestSupport
 
 /// The serial source against socat pty pairs: reassembly of telegrams written in pieces, automatic detection,
 /// a device that disappears and comes back, a device that is missing at start, and the termios flags.

@@ -3,6 +3,7 @@ import Logging
 import Synchronization
 import Testing
 @testable import P1MQTT
+import P1MQTTTestSupport
 
 /// The TCP source against a scriptable loopback server: delivery, reconnection after a reset, a refused
 /// port, a silent server, random segmentation, name resolution, cancellation and the once-per-change logging.

@@ -1,6 +1,7 @@
 import Logging
 import Testing
 @testable import P1MQTT
+import P1MQTTTestSupport
 
 /// The server behind `p1mqtt simulate --listen`, read back through the TCP source.
 @Suite("Telegram server", .timeLimit(.minutes(1)))

@@ -3,6 +3,7 @@ import Logging
 import P1MQTT
 @testable import P1MQTTWeb
 import Testing
+import P1MQTTTestSupport
 
 /// The page in a real browser: headless Chromium loads it, runs its script under the server's
 /// Content-Security-Policy, receives events and draws the charts; the test reads the resulting DOM.

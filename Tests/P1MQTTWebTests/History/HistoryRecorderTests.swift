@@ -2,6 +2,7 @@ import Foundation
 @testable import P1MQTT
 @testable import P1MQTTWeb
 import Testing
+import P1MQTTTestSupport
 
 @Suite("History recorder")
 struct HistoryRecorderTests {

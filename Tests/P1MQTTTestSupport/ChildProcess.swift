@@ -22,15 +22,15 @@ private func sendSignal(_ pid: pid_t, _ signal: Int32) -> Int32 {
 /// Standard output and standard error go to files (no pipe to drain, nothing lost when the child is killed);
 /// standard input is `/dev/null` or a pipe the test writes into. Every descriptor above 2 is closed in the
 /// child, so it never holds another test's pipe open.
-final class ChildProcess: @unchecked Sendable {
+public final class ChildProcess: @unchecked Sendable {
     // @unchecked: `exitStatus` is only touched under `lock`; everything else is immutable.
 
     /// How the child ended.
-    enum Termination: Equatable, CustomStringConvertible {
+    public enum Termination: Equatable, CustomStringConvertible {
         case exited(Int32)
         case signalled(Int32)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .exited(let code): "exited with status \(code)"
             case .signalled(let signal): "killed by signal \(signal) (\(String(cString: strsignal(signal))))"
@@ -38,12 +38,18 @@ final class ChildProcess: @unchecked Sendable {
         }
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    /// Why a child could not be started or talked to.
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+
+        /// Creates a failure with its message.
+        public init(description: String) {
+            self.description = description
+        }
     }
 
     /// Where standard input comes from.
-    enum Input {
+    public enum Input {
         case null
         /// A pipe: write with ``writeInput(_:)``, end with ``closeInput()``.
         case pipe
@@ -52,11 +58,11 @@ final class ChildProcess: @unchecked Sendable {
         case bytes([UInt8])
     }
 
-    let pid: pid_t
+    public let pid: pid_t
     /// The file collecting standard output.
-    let stdoutPath: String
+    public let stdoutPath: String
     /// The file collecting standard error.
-    let stderrPath: String
+    public let stderrPath: String
 
     private let lock = NSLock()
     private var exitStatus: Termination?
@@ -64,7 +70,7 @@ final class ChildProcess: @unchecked Sendable {
 
     /// Starts `executable` with `arguments` (not including argv[0]). Output files are created in `directory`
     /// with `name` as prefix.
-    init(executable: String, arguments: [String], directory: String, name: String = "child",
+    public init(executable: String, arguments: [String], directory: String, name: String = "child",
          input: Input = .null, environment: [String: String]? = nil) throws {
         stdoutPath = directory + "/\(name).stdout"
         stderrPath = directory + "/\(name).stderr"
@@ -145,7 +151,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Kills the child unless it has already been reaped, and reaps it (blocking; SIGKILL is quick).
-    func reap() {
+    public func reap() {
         lock.lock()
         defer { lock.unlock() }
         guard exitStatus == nil else { return }
@@ -159,13 +165,13 @@ final class ChildProcess: @unchecked Sendable {
     // MARK: - Signals
 
     /// Sends SIGTERM (a graceful shutdown request).
-    func terminate() { signal(SIGTERM) }
+    public func terminate() { signal(SIGTERM) }
 
     /// Sends SIGKILL.
-    func kill() { signal(SIGKILL) }
+    public func kill() { signal(SIGKILL) }
 
     /// Sends `signal` unless the child has already been reaped (its pid could be reused).
-    func signal(_ signal: Int32) {
+    public func signal(_ signal: Int32) {
         lock.lock()
         defer { lock.unlock() }
         if exitStatus == nil { _ = sendSignal(pid, signal) }
@@ -174,7 +180,7 @@ final class ChildProcess: @unchecked Sendable {
     // MARK: - Waiting
 
     /// Reaps the child if it has ended; returns how it ended, or nil while it runs.
-    func poll() -> Termination? {
+    public func poll() -> Termination? {
         lock.lock()
         defer { lock.unlock() }
         if let exitStatus { return exitStatus }
@@ -187,10 +193,10 @@ final class ChildProcess: @unchecked Sendable {
         return exitStatus
     }
 
-    var isRunning: Bool { poll() == nil }
+    public var isRunning: Bool { poll() == nil }
 
     /// Waits up to `timeout` for the child to end; nil if it is still running then (it is NOT killed).
-    func waitForExit(timeout: Duration) async -> Termination? {
+    public func waitForExit(timeout: Duration) async -> Termination? {
         let deadline = ContinuousClock.now + timeout
         while true {
             if let termination = poll() { return termination }
@@ -201,7 +207,7 @@ final class ChildProcess: @unchecked Sendable {
 
     /// Kills the child if it still runs and reaps it.
     @discardableResult
-    func killAndWait() async -> Termination? {
+    public func killAndWait() async -> Termination? {
         if let termination = poll() { return termination }
         kill()
         return await waitForExit(timeout: .seconds(5))
@@ -210,7 +216,7 @@ final class ChildProcess: @unchecked Sendable {
     // MARK: - Standard input
 
     /// Writes to the child's standard input (``Input/pipe`` only).
-    func writeInput(_ bytes: [UInt8]) throws {
+    public func writeInput(_ bytes: [UInt8]) throws {
         guard inputFD >= 0 else { throw Failure(description: "standard input is not a pipe, or closed") }
         var offset = 0
         while offset < bytes.count {
@@ -224,7 +230,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Closes the child's standard input (it reads end of file).
-    func closeInput() {
+    public func closeInput() {
         if inputFD >= 0 {
             close(inputFD)
             inputFD = -1
@@ -234,13 +240,13 @@ final class ChildProcess: @unchecked Sendable {
     // MARK: - Output
 
     /// Standard output so far.
-    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+    public var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
     /// Standard error so far.
-    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+    public var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
     /// The signal mask the child runs with (`SigBlk` in `/proc/PID/status`), for checking the mask really is
     /// empty; nil when it cannot be read.
-    var blockedSignals: UInt64? {
+    public var blockedSignals: UInt64? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigBlk:") }) else { return nil }
         return UInt64(line.dropFirst("SigBlk:".count).trimmingCharacters(in: .whitespaces), radix: 16)
