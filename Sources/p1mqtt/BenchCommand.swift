@@ -69,42 +69,35 @@ struct BenchCommand: ParsableCommand {
     }
 
     private func measure(_ bytes: [UInt8], options: TelegramDecoder.Options, json: Bool) -> (perSecond: Double, sink: Int) {
-        var decoder = TelegramDecoder(options: options)
         var writer = JSONWriter()
-        var telegrams = 0
         var sink = 0
-        let clock = ContinuousClock()
-        let start = clock.now
-        var elapsed = Duration.zero
-        let budget = Duration.milliseconds(Int64(seconds * 1000))
-        let rounds = iterations.map { max(1, $0 / 200) } ?? Int.max
-        var round = 0
-        while elapsed < budget || iterations != nil, round < rounds {
-            round += 1
-            for _ in 0..<200 {
-                decoder.feed(bytes) { event in
-                    if case .telegram(let telegram) = event {
-                        telegrams += 1
-                        sink &+= telegram.objects.count
-                        if json {
-                            writer.reset()
-                            TelegramJSON.write(telegram, to: &writer)
-                            sink &+= writer.bytes.count
-                        }
-                    }
-                }
+        let perSecond = rate(bytes, options: options) { telegram in
+            sink &+= telegram.objects.count
+            if json {
+                writer.reset()
+                TelegramJSON.write(telegram, to: &writer)
+                sink &+= writer.bytes.count
             }
-            elapsed = clock.now - start
         }
-        let secondsTaken = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return (Double(telegrams) / secondsTaken, sink)
+        return (perSecond, sink)
     }
 
     /// Everything before libmosquitto, with the default publishing options (discovery on).
     private func measurePublishing(_ bytes: [UInt8], options: TelegramDecoder.Options) -> (perSecond: Double, messagesPerTelegram: Double) {
-        var decoder = TelegramDecoder(options: options)
         let publisher = Publisher(options: PublishOptions())
         let sink = CountingSink()
+        var telegrams = 0
+        let perSecond = rate(bytes, options: options) { telegram in
+            telegrams += 1
+            publisher.publish(telegram, to: sink, now: Double(telegrams))
+        }
+        return (perSecond, Double(sink.count) / Double(max(1, telegrams)))
+    }
+
+    /// Feeds `bytes` through one decoder again and again for the time budget (or the iterations), handing each
+    /// telegram to `work`; returns telegrams per second.
+    private func rate(_ bytes: [UInt8], options: TelegramDecoder.Options, _ work: (Telegram) -> Void) -> Double {
+        var decoder = TelegramDecoder(options: options)
         var telegrams = 0
         let clock = ContinuousClock()
         let start = clock.now
@@ -112,23 +105,20 @@ struct BenchCommand: ParsableCommand {
         let budget = Duration.milliseconds(Int64(seconds * 1000))
         let rounds = iterations.map { max(1, $0 / 200) } ?? Int.max
         var round = 0
-        var now = 0.0
         while elapsed < budget || iterations != nil, round < rounds {
             round += 1
             for _ in 0..<200 {
                 decoder.feed(bytes) { event in
                     if case .telegram(let telegram) = event {
                         telegrams += 1
-                        now += 1
-                        publisher.publish(telegram, to: sink, now: now)
+                        work(telegram)
                     }
                 }
             }
             elapsed = clock.now - start
         }
         let secondsTaken = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let messages = Double(sink.count) / Double(max(1, telegrams))
-        return (Double(telegrams) / secondsTaken, messages)
+        return Double(telegrams) / secondsTaken
     }
 
     private func defaultFiles() -> [String] {
