@@ -173,22 +173,22 @@ _p1mqtt() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    run|check-config|parse|probe|discovery|simulate|topics|bench|help)
+    run|check-config|parse|probe|discovery|simulate|topics|history|bench|help)
         # Offer subcommand argument completions
         "_p1mqtt_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'run check-config parse probe discovery simulate topics bench help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'run check-config parse probe discovery simulate topics history bench help' -- "${cur}"))
         ;;
     esac
 }
 
 _p1mqtt_run() {
     repeating_flags=()
-    non_repeating_flags=(--no-discovery --exit-at-end --version -h --help)
+    non_repeating_flags=(--no-discovery --exit-at-end --loop --version -h --help)
     repeating_options=()
-    non_repeating_options=(--config --broker --username --password-file --base-topic --discovery-prefix --source --key --variant --rate --min-interval --watchdog --log-level)
+    non_repeating_options=(--config --broker --username --password-file --base-topic --discovery-prefix --source --key --variant --rate --min-interval --watchdog --http --data-dir --log-level)
     __p1mqtt_offer_flags_options 0
 
     # Offer option value completions
@@ -227,6 +227,12 @@ _p1mqtt_run() {
         return
         ;;
     '--watchdog')
+        return
+        ;;
+    '--http')
+        return
+        ;;
+    '--data-dir')
         return
         ;;
     '--log-level')
@@ -311,7 +317,7 @@ _p1mqtt_simulate() {
     repeating_flags=()
     non_repeating_flags=(--stdout --version -h --help)
     repeating_options=()
-    non_repeating_options=(--listen --count --interval --step --start --seed --profile)
+    non_repeating_options=(--listen --count --interval --step --start --seed --key --profile)
     __p1mqtt_offer_flags_options 0
 
     # Offer option value completions
@@ -334,6 +340,9 @@ _p1mqtt_simulate() {
     '--seed')
         return
         ;;
+    '--key')
+        return
+        ;;
     '--profile')
         return
         ;;
@@ -350,6 +359,56 @@ _p1mqtt_topics() {
     # Offer option value completions
     case "${prev}" in
     '--base-topic')
+        return
+        ;;
+    esac
+}
+
+_p1mqtt_history() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __p1mqtt_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    export)
+        # Offer subcommand argument completions
+        "_p1mqtt_history_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'export' -- "${cur}"))
+        ;;
+    esac
+}
+
+_p1mqtt_history_export() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--data-dir --period --format --from --to)
+    __p1mqtt_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--data-dir')
+        return
+        ;;
+    '--period')
+        return
+        ;;
+    '--format')
+        return
+        ;;
+    '--from')
+        return
+        ;;
+    '--to')
         return
         ;;
     esac
