@@ -38,4 +38,15 @@ extension MeterTimestamp {
         // 02:00–03:00 on the last Sunday of March does not exist: it is 03:00 summer time.
         return MeterTimestamp(secondsSince1970: summer + 3600)
     }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (for other modules that format or parse dates
+    /// without Foundation; the one calendar implementation of the project).
+    public static func daysSince1970(year: Int, month: Int, day: Int) -> Int64 {
+        daysFromCivil(year: year, month: month, day: day)
+    }
+
+    /// The proleptic Gregorian date of a day number since 1970-01-01.
+    public static func date(daysSince1970 days: Int64) -> (year: Int, month: Int, day: Int) {
+        civilFromDays(days)
+    }
 }
