@@ -28,7 +28,21 @@ public final class TelegramServer: Sendable {
         let descriptor: Int32
         let name: String
         /// Set when a send failed; the server thread then closes the client and logs this.
-        var failure: String?
+        var failure: SendFailure?
+    }
+
+    /// Why a send to a client failed: the client stopped reading (we drop it) or went away (its socket failed).
+    private enum SendFailure {
+        case notReading
+        case gone(String)
+
+        /// The end of the log line: "dropped: …" only when the server chose to end the connection.
+        var logText: String {
+            switch self {
+            case .notReading: "dropped: not reading, its buffer is full"
+            case .gone(let reason): "disconnected: \(reason)"
+            }
+        }
     }
 
     private struct State {
@@ -167,15 +181,15 @@ public final class TelegramServer: Sendable {
         }
         guard let (client, remaining) = removed else { return }
         close(fd)
-        let how = client.failure.map { "dropped: \($0)" } ?? reason.map { "disconnected: \($0)" } ?? "disconnected"
+        let how = client.failure?.logText ?? reason.map { "disconnected: \($0)" } ?? "disconnected"
         logger.info("client \(client.name) \(how) (\(remaining) connected)")
     }
 
     // MARK: - Helpers
 
     /// Writes all of `bytes` without blocking; returns why it failed, or nil.
-    private static func write(_ bytes: [UInt8], to fd: Int32) -> String? {
-        bytes.withUnsafeBytes { raw -> String? in
+    private static func write(_ bytes: [UInt8], to fd: Int32) -> SendFailure? {
+        bytes.withUnsafeBytes { raw -> SendFailure? in
             var offset = 0
             while offset < raw.count {
                 let written = sendWithoutWaiting(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset)
@@ -184,9 +198,9 @@ public final class TelegramServer: Sendable {
                 } else if written < 0 && errno == EINTR {
                     continue
                 } else if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                    return "not reading: its buffer is full"
+                    return .notReading
                 } else {
-                    return written < 0 ? NetworkAddress.errorText(errno) : "cannot send"
+                    return .gone(written < 0 ? NetworkAddress.errorText(errno) : "cannot send")
                 }
             }
             return nil

@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import Testing
 @testable import P1MQTT
@@ -44,6 +45,53 @@ struct TelegramServerTests {
         #expect(logs.all.filter { $0.hasPrefix("client 127.0.0.1:") && $0.contains(" connected (") }.count == 2)
         server.send(telegrams[0])
         #expect(await TCPTestSupport.eventually { secondReceived.telegrams.count == 4 })
+    }
+
+    @Test("a client that stops reading is dropped; one that leaves with telegrams unread has disconnected")
+    func theLogSaysWhoEndedTheConnection() async throws {
+        let (logger, logs) = CapturingLogHandler.logger()
+        let server = try TelegramServer(host: "127.0.0.1", port: 0, logger: logger)
+        defer { server.stop() }
+        let stuck = try Self.rawClient(port: server.port)
+        defer { close(stuck) }
+        let leaving = try Self.rawClient(port: server.port)
+        #expect(await TCPTestSupport.eventually { server.clientCount == 2 })
+
+        // Unread telegrams make the kernel answer the close with a reset: the next send fails with it.
+        let telegram = TCPTestSupport.telegrams(1)[0]
+        server.send(telegram)
+        close(leaving)
+        #expect(await TCPTestSupport.eventually {
+            server.send(telegram)
+            return logs.all.contains { $0.contains(" disconnected") && $0.hasSuffix("(1 connected)") }
+        })
+        #expect(!logs.all.contains { $0.contains(" dropped") }, "\(logs.all)")
+
+        // The stuck client never reads: once its buffers are full it is dropped, and the log says why.
+        #expect(await TCPTestSupport.eventually {
+            for _ in 0..<100 { server.send(telegram) }
+            return server.clientCount == 0
+        })
+        #expect(await TCPTestSupport.eventually {
+            logs.all.contains { $0.contains(" dropped: not reading, its buffer is full (0 connected)") }
+        }, "\(logs.all)")
+    }
+
+    /// A plain blocking socket connected to the server, with a small receive buffer so that it fills quickly.
+    private static func rawClient(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(fd >= 0)
+        var size: Int32 = 4096
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(result == 0, "connect: errno \(errno)")
+        return fd
     }
 
     @Test func aTakenPortIsReportedAsInUse() throws {
