@@ -77,7 +77,7 @@ let package = Package(
             name: "P1MQTTTests",
             dependencies: ["P1MQTT", "Mapping", "p1mqtt", "P1MQTTTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "p1mqttTests", dependencies: ["p1mqtt"]),
+        .testTarget(name: "p1mqttTests", dependencies: ["p1mqtt", "P1MQTTTestSupport"]),
         .testTarget(
             name: "P1MQTTWebTests",
             dependencies: ["P1MQTTWeb", "P1MQTT", "Mapping", "p1mqtt", "P1MQTTTestSupport",

@@ -26,7 +26,23 @@ struct CommandRunner {
     }
 
     /// Runs p1mqtt with `arguments`, feeding `input` on standard input; killed after `timeout` seconds.
+    ///
+    /// The async form waits on a thread of its own: a test blocking one of the two cooperative threads for the
+    /// life of a child process starves the tests running beside it.
+    static func run(_ arguments: [String], input: [UInt8]? = nil, timeout: TimeInterval = 60) async throws -> Result {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
+            Thread.detachNewThread {
+                continuation.resume(with: Swift.Result { try runBlocking(arguments, input: input, timeout: timeout) })
+            }
+        }
+    }
+
+    /// Runs p1mqtt with `arguments`, feeding `input` on standard input; killed after `timeout` seconds.
     static func run(_ arguments: [String], input: [UInt8]? = nil, timeout: TimeInterval = 60) throws -> Result {
+        try runBlocking(arguments, input: input, timeout: timeout)
+    }
+
+    private static func runBlocking(_ arguments: [String], input: [UInt8]? = nil, timeout: TimeInterval = 60) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments

@@ -1,3 +1,4 @@
+import P1MQTTTestSupport
 import Foundation
 import Testing
 
@@ -32,7 +33,7 @@ struct SimulateListenTests {
         }, "stderr: \(server.stderr)")
 
         // A second server on the same port fails with a message naming the address.
-        let clash = try CommandRunner.run(["simulate", "--listen", "127.0.0.1:\(port)"], timeout: 10)
+        let clash = try await CommandRunner.run(["simulate", "--listen", "127.0.0.1:\(port)"], timeout: 10)
         #expect(clash.status != 0)
         #expect(clash.stderr.contains("address 127.0.0.1:\(port) is in use"), "stderr: \(clash.stderr)")
 
@@ -209,13 +210,8 @@ private enum ListenTestSupport {
         return String(decoding: telegram.suffix(4), as: UTF8.self) == String(format: "%04X", crc)
     }
 
-    /// Polls `condition` every 20 ms for up to 5 s.
+    /// Polls `condition` every 20 ms for up to 5 s of time the test had (see `P1MQTTTestSupport.eventually`).
     static func eventually(_ condition: () -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(5)
-        while !condition() {
-            guard Date() < deadline else { return false }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return true
+        await P1MQTTTestSupport.eventually(timeout: .seconds(5), interval: .milliseconds(20), condition)
     }
 }

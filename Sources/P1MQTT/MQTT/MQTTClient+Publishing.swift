@@ -34,9 +34,11 @@ extension MQTTClient {
     public func publish(topic: String, payload: [UInt8], qos: Int = 0, retain: Bool = false) throws(MQTTError) -> Bool {
         try Self.validate(qos: qos)
         try Self.validate(topic: topic, payloadSize: payload.count)
-        return try state.withLock { state throws(MQTTError) -> Bool in
+        let sent = try state.withLock { state throws(MQTTError) -> Bool in
             try publishLocked(&state, topic: topic, payload: payload, qos: qos, retain: retain)
         }
+        if sent { wake.signal() }
+        return sent
     }
 
     /// Publishes a text message (UTF-8). See ``publish(topic:payload:qos:retain:)-(_,[UInt8],_,_)``.
@@ -65,7 +67,7 @@ extension MQTTClient {
     @discardableResult
     public func publish(_ messages: [Message], qos: Int = 0, retain: Bool = false) throws(MQTTError) -> Int {
         try Self.validate(qos: qos)
-        return state.withLock { state -> Int in
+        let sent = state.withLock { state -> Int in
             var sent = 0
             for message in messages {
                 do throws(MQTTError) {
@@ -79,6 +81,9 @@ extension MQTTClient {
             }
             return sent
         }
+        // One wake-up for the whole batch: the network thread then writes all of it in one go.
+        if sent > 0 { wake.signal() }
+        return sent
     }
 
     private static func validate(qos: Int) throws(MQTTError) {

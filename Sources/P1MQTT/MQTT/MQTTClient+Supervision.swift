@@ -107,13 +107,16 @@ extension MQTTClient {
             let clock = ContinuousClock()
             let connectDeadline = clock.now + configuration.connectTimeout
             var disconnectDeadline: ContinuousClock.Instant?
+            var established = false
             while true {
                 // Returns after at most a second, or at once when a packet is queued from another thread, so
-                // stop() and the connect timeout are noticed promptly without spinning.
-                code = mosquitto_loop(mosq, 1000, 1)
+                // stop() and the connect timeout are noticed promptly without spinning. Once the broker has
+                // accepted the connection, p1mqtt's own loop takes over (see MQTTClient+NetworkLoop.swift).
+                code = established ? serviceConnection(timeout: 1000) : mosquitto_loop(mosq, 1000, 1)
                 savedErrno = errno
                 guard code == MOSQ_ERR_SUCCESS.rawValue else { break }
                 let (running, sessionConnected) = state.withLock { ($0.lifecycle == .running, $0.sessionConnected) }
+                established = sessionConnected
                 if !running {
                     // stop() sends DISCONNECT itself only once connected; make sure one goes out in every
                     // case, then give it a moment to be written before giving up on a clean goodbye.

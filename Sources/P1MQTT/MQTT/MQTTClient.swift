@@ -25,7 +25,8 @@ public final class MQTTClient: @unchecked Sendable {
     // Why `@unchecked Sendable` is sound:
     // - `mosq` never changes. libmosquitto is in threaded mode (`mosquitto_threaded_set`), in which
     //   publish/subscribe/disconnect may be called from any thread while the network thread runs
-    //   `mosquitto_loop`.
+    //   `mosquitto_loop` or its own loop (`serviceConnection`): in that mode they only queue packets, and only
+    //   the network thread touches the socket.
     // - The handle is destroyed exactly once, in `destroyHandle()`, while holding `state`'s lock. Every call
     //   into libmosquitto from a thread other than the network thread is made while holding that lock after
     //   checking `handleDestroyed`; the network thread destroys the handle only as its last act.
@@ -69,6 +70,8 @@ public final class MQTTClient: @unchecked Sendable {
     let diagnostics = Mutex(Diagnostics())
     /// Signalled by ``stop()`` to cut a reconnect delay short.
     let wakeUp = DispatchSemaphore(value: 0)
+    /// Wakes the network thread from its `poll` when packets were queued while connected.
+    let wake = WakeSignal()
     /// Signalled by the network thread when it has finished and destroyed the handle.
     let supervisionFinished = DispatchSemaphore(value: 0)
 
@@ -286,6 +289,7 @@ public final class MQTTClient: @unchecked Sendable {
         guard !state.disconnectRequested, !state.handleDestroyed else { return }
         state.disconnectRequested = true
         _ = mosquitto_disconnect(mosq)
+        wake.signal()
     }
 
     /// The one place the handle is freed. Idempotent.
@@ -341,6 +345,7 @@ public final class MQTTClient: @unchecked Sendable {
             }
             if state.connected && !state.handleDestroyed {
                 issue(Subscription(topic: topic, qos: qos))
+                wake.signal()
             }
         }
     }
@@ -352,6 +357,7 @@ public final class MQTTClient: @unchecked Sendable {
             state.subscriptions.removeAll { $0.topic == topic }
             if state.connected && !state.handleDestroyed {
                 _ = mosquitto_unsubscribe(mosq, nil, topic)
+                wake.signal()
             }
         }
     }

@@ -1,3 +1,4 @@
+import P1MQTTTestSupport
 import Foundation
 import Testing
 

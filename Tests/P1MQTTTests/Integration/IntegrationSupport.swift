@@ -89,16 +89,6 @@ func writeFile(_ text: String, named name: String, in directory: String) throws 
     return path
 }
 
-/// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
-@discardableResult
-func eventually(timeout: Duration, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-        if try await condition() { return true }
-        guard ContinuousClock.now < deadline else { return false }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-}
 
 extension BrokerFixture {
     /// The last lines of the broker's log, without the per-message chatter, for failure messages.

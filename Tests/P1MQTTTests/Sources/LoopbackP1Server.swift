@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import P1MQTTTestSupport
 import Glibc
 #elseif canImport(Musl)
 import Musl
@@ -249,12 +250,7 @@ final class ReceivedBytes: Sendable {
 enum TCPTestSupport {
     /// Polls `condition` every 10 ms until it holds or `timeout` passes; returns whether it held.
     static func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while !condition() {
-            guard ContinuousClock.now < deadline else { return false }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return true
+        await P1MQTTTestSupport.eventually(timeout: timeout, condition)
     }
 
     /// Consumes `source` in a task, collecting the bytes; cancel the task to stop the source.

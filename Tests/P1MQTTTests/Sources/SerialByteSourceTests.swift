@@ -423,12 +423,7 @@ private final class SourceCollector: Sendable {
 extension SerialByteSourceTests {
     /// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
     static func eventually(_ timeout: Duration = .seconds(15), _ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while !condition() {
-            guard ContinuousClock.now < deadline else { return false }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return true
+        await P1MQTTTestSupport.eventually(timeout: timeout, interval: .milliseconds(20), condition)
     }
 
     /// Runs blocking writes on a thread of their own, so they never hold one of the few cooperative threads that

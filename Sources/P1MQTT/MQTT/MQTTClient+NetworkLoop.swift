@@ -1,0 +1,43 @@
+import CMosquitto
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+// Why p1mqtt drives the established connection itself instead of calling `mosquitto_loop`:
+// in threaded mode every `mosquitto_publish` writes a byte to libmosquitto's internal socket pair to wake
+// `mosquitto_loop`, which reads one byte, writes, and returns: for a telegram's ~42 messages, 42 wake-ups of
+// the network thread and some 170 system calls. Here the publisher wakes the thread once per batch
+// (`WakeSignal`) and one `mosquitto_loop_write` sends everything queued. All socket I/O still happens on the
+// network thread (OpenSSL's connection objects are not safe to read and write from two threads). Connecting —
+// TCP, the TLS handshake, CONNACK — stays with `mosquitto_loop`, which knows those states.
+extension MQTTClient {
+    /// One turn of the network loop for an established connection: waits up to `timeout` milliseconds for
+    /// the socket or a publisher, then reads, writes what is queued, and keeps the connection alive.
+    /// Returns `MOSQ_ERR_SUCCESS` or why the connection ended, like `mosquitto_loop`.
+    func serviceConnection(timeout: Int32) -> Int32 {
+        let socket = mosquitto_socket(mosq)
+        guard socket >= 0 else { return Int32(MOSQ_ERR_NO_CONN.rawValue) }
+        var events = Int16(POLLIN)
+        if mosquitto_want_write(mosq) { events |= Int16(POLLOUT) }
+        var watched = [pollfd(fd: socket, events: events, revents: 0),
+                       pollfd(fd: wake.descriptor, events: Int16(POLLIN), revents: 0)]
+        let ready = poll(&watched, nfds_t(watched.count), timeout)
+        if ready < 0 && errno != EINTR {
+            return Int32(MOSQ_ERR_ERRNO.rawValue)
+        }
+        if watched[1].revents != 0 { wake.drain() }
+        if watched[0].revents != 0 && watched[0].revents != Int16(POLLOUT) {
+            // Readable, or hung up / failed: reading reports which, and closes the socket on failure.
+            let code = mosquitto_loop_read(mosq, 1)
+            guard code == MOSQ_ERR_SUCCESS.rawValue else { return code }
+        }
+        if mosquitto_want_write(mosq) {
+            let code = mosquitto_loop_write(mosq, 1)
+            guard code == MOSQ_ERR_SUCCESS.rawValue else { return code }
+        }
+        // Keepalive: sends PINGREQ when due, and ends the connection when the broker stopped answering.
+        return mosquitto_loop_misc(mosq)
+    }
+}
