@@ -27,14 +27,26 @@ extension MQTTClient {
         if ready < 0 && errno != EINTR {
             return Int32(MOSQ_ERR_ERRNO.rawValue)
         }
-        if watched[1].revents != 0 { wake.drain() }
+        let woken = watched[1].revents != 0
+        if woken { wake.drain() }
         if watched[0].revents != 0 && watched[0].revents != Int16(POLLOUT) {
             // Readable, or hung up / failed: reading reports which, and closes the socket on failure.
             let code = mosquitto_loop_read(mosq, 1)
             guard code == MOSQ_ERR_SUCCESS.rawValue else { return code }
         }
-        if mosquitto_want_write(mosq) {
+        // After a wake-up, write even if `mosquitto_want_write` (which reads the queue without its lock) has
+        // not noticed the new packets yet: writing an empty queue costs nothing.
+        if woken || mosquitto_want_write(mosq) {
+            // Corked, the batch's packets (one send each) collect in the socket and leave together as one
+            // segment when uncorked, instead of each send pushing its own through the network stack.
+            var on: Int32 = 1
+            var off: Int32 = 0
+            _ = setsockopt(socket, Int32(IPPROTO_TCP), TCP_CORK, &on, socklen_t(MemoryLayout<Int32>.size))
             let code = mosquitto_loop_write(mosq, 1)
+            // Writing DISCONNECT, or failing, closes the socket: its number may already belong to another.
+            if mosquitto_socket(mosq) == socket {
+                _ = setsockopt(socket, Int32(IPPROTO_TCP), TCP_CORK, &off, socklen_t(MemoryLayout<Int32>.size))
+            }
             guard code == MOSQ_ERR_SUCCESS.rawValue else { return code }
         }
         // Keepalive: sends PINGREQ when due, and ends the connection when the broker stopped answering.

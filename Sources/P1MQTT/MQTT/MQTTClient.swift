@@ -169,6 +169,9 @@ public final class MQTTClient: @unchecked Sendable {
         // Threaded mode makes publish() from other threads only queue packets and wake the network thread,
         // instead of writing to the socket (and running callbacks) on the caller's thread.
         try check(mosquitto_threaded_set(handle, true), "cannot enable libmosquitto's threaded mode")
+        // No Nagle: the network loop corks the socket around each batch instead (MQTTClient+NetworkLoop.swift),
+        // so a telegram's messages leave together and at once, rather than after the broker's delayed ACK.
+        try check(mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1), "cannot disable Nagle's algorithm")
         let version = configuration.protocolVersion == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
         try check(mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, version),
                   "cannot select MQTT \(configuration.protocolVersion.rawValue)")

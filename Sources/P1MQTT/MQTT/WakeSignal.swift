@@ -41,12 +41,17 @@ final class WakeSignal: Sendable {
         _ = write(writeEnd, &byte, 1)
     }
 
-    /// Empties the pipe; call after `poll` reported it readable, before doing the work it announced, so that a
-    /// signal arriving during the work is not lost.
+    /// Empties the pipe; call after `poll` reported it readable, and do the work it announced afterwards.
+    ///
+    /// No signal is lost: the flag is cleared after the pipe is emptied, so a ``signal()`` that found it still
+    /// set happened before the clearing, and its work (queued before it signalled) is seen by the work done
+    /// after this returns (the exchange acquires what that signal released). A signal after the clearing
+    /// writes a byte and wakes the next `poll`. At worst a byte written just after the read wakes it once for
+    /// nothing.
     func drain() {
         guard descriptor >= 0 else { return }
-        pending.store(false, ordering: .sequentiallyConsistent)
         var scratch = (UInt64(0), UInt64(0))
         while withUnsafeMutableBytes(of: &scratch, { read(descriptor, $0.baseAddress, $0.count) }) > 0 {}
+        _ = pending.exchange(false, ordering: .acquiringAndReleasing)
     }
 }

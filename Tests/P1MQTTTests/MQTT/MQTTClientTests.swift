@@ -323,4 +323,47 @@ struct MQTTClientTests {
         #expect(await recorder.wait { $0.messages.count == 3 })
         #expect(recorder.messages.last?.retained == true)
     }
+
+    @Test("publishes racing from four threads all go out, and each publish wakes the network loop at once")
+    func publishesWakeTheNetworkLoop() async throws {
+        let broker = try BrokerFixture()
+        defer { broker.stop() }
+        let client = try MQTTClient(configuration: .test(port: broker.port))
+        defer { client.stop() }
+        let recorder = EventRecorder(client.events)
+        try client.subscribe(topic: "p1test/echo/#", qos: 0)
+        try client.start()
+        #expect(await recorder.wait { $0.connectedCount == 1 })
+        // A retained marker comes back once SUBSCRIBE has been processed.
+        #expect(try client.publish(topic: "p1test/echo/ready", payload: "1", qos: 1, retain: true))
+        #expect(await recorder.wait { $0.messages.contains { $0.topic == "p1test/echo/ready" } })
+
+        // Single publishes from four threads race the network loop's wake-ups (fewer than the 256 events the
+        // client keeps for a slow reader).
+        await withTaskGroup(of: Void.self) { group in
+            for sender in 0..<4 {
+                group.addTask {
+                    for index in 0..<50 { _ = try? client.publish(topic: "p1test/echo/\(sender)", payload: "\(index)") }
+                }
+            }
+        }
+        #expect(await recorder.wait { $0.messages.count == 201 }, "\(recorder.messages.count) of 201 messages")
+        for sender in 0..<4 {
+            let payloads = recorder.messages.filter { $0.topic == "p1test/echo/\(sender)" }.map(\.text)
+            #expect(payloads == (0..<50).map { "\($0)" }, "sender \(sender): order or loss")
+        }
+
+        // Then one at a time: a lost wake-up would leave each message waiting for the loop's 1-second timeout.
+        let clock = ContinuousClock()
+        var roundTrips: [Duration] = []
+        for index in 0..<20 {
+            let before = recorder.messages.count
+            let start = clock.now
+            #expect(try client.publish(topic: "p1test/echo/single", payload: "\(index)"))
+            #expect(await recorder.wait(timeout: .seconds(5)) { $0.messages.count > before })
+            roundTrips.append(clock.now - start)
+        }
+        let median = roundTrips.sorted()[roundTrips.count / 2]
+        #expect(median < .milliseconds(300), "round trips: \(roundTrips)")
+    }
 }

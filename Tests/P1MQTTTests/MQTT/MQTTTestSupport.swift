@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import P1MQTT
+import P1MQTTTestSupport
 import Synchronization
 
 /// Collects a client's events in the background, so tests can wait for a condition with a timeout instead of
@@ -55,12 +56,7 @@ final class EventRecorder: Sendable {
     /// Polls until `condition` holds or `timeout` passes; returns whether it held.
     @discardableResult
     func wait(timeout: Duration = .seconds(10), until condition: (EventRecorder) -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while !condition(self) {
-            guard ContinuousClock.now < deadline else { return false }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return true
+        await eventually(timeout: timeout, interval: .milliseconds(20)) { condition(self) }
     }
 }
 
