@@ -1,4 +1,5 @@
 import Foundation
+import P1MQTTTestSupport
 import Synchronization
 
 #if canImport(Glibc)
@@ -170,6 +171,8 @@ final class BrokerFixture {
         /// A class around the Mutex so the pipe's handler can share it (a Mutex cannot be copied).
         private final class Output: Sendable {
             let bytes = Mutex<[UInt8]>([])
+            /// Set when the pipe reached its end: everything the subscriber printed is in `bytes`.
+            let ended = Mutex(false)
         }
 
         private let process: Process
@@ -182,16 +185,21 @@ final class BrokerFixture {
             let pipe = Pipe()
             process.standardOutput = pipe
             process.standardError = pipe
-            let output = self.output
-            pipe.fileHandleForReading.readabilityHandler = { handle in
-                let data = handle.availableData
-                if data.isEmpty {
-                    handle.readabilityHandler = nil
-                } else {
-                    output.bytes.withLock { $0.append(contentsOf: data) }
-                }
-            }
             try process.run()
+            // A thread of its own reads to the end of the pipe: Foundation's readabilityHandler was seen to leave
+            // the last lines of a large output undelivered after the process had exited.
+            let output = self.output
+            let reading = pipe.fileHandleForReading
+            Thread.detachNewThread {
+                var buffer = [UInt8](repeating: 0, count: 65_536)
+                while true {
+                    let count = buffer.withUnsafeMutableBytes { read(reading.fileDescriptor, $0.baseAddress, $0.count) }
+                    if count < 0 && errno == EINTR { continue }
+                    guard count > 0 else { break }
+                    output.bytes.withLock { $0.append(contentsOf: buffer[..<count]) }
+                }
+                output.ended.withLock { $0 = true }
+            }
         }
 
         deinit {
@@ -225,8 +233,9 @@ final class BrokerFixture {
             }
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
-            // Let the readability handler deliver the last bytes.
-            try? await Task.sleep(for: .milliseconds(50))
+            // The readability handler may still be behind (megabytes of output): wait for the pipe's end.
+            let output = self.output
+            await eventually(timeout: .seconds(5)) { output.ended.withLock { $0 } }
             return messages
         }
     }
@@ -389,23 +398,7 @@ final class BrokerFixture {
 
     /// A port nobody listens on: bind port 0 and let the kernel choose.
     static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw Failure(description: "bind failed: \(String(cString: strerror(errno)))") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { throw Failure(description: "getsockname failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        try Loopback.freePort()
     }
 
     /// Whether something accepts TCP connections on 127.0.0.1:`port`.

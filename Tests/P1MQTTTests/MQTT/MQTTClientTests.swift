@@ -223,6 +223,48 @@ struct MQTTClientTests {
         #expect(received.map(\.payload) == ["secure"])
     }
 
+    @Test("TLS: batches far larger than the socket buffer all arrive, in order (partial writes over TLS)",
+          .enabled(if: BrokerFixture.opensslPath != nil))
+    func tlsBulkBatches() async throws {
+        let broker = try BrokerFixture(.init(tls: true))
+        defer { broker.stop() }
+        let tlsPort = try #require(broker.tlsPort)
+        let client = try MQTTClient(configuration: .test(port: tlsPort, host: "localhost",
+                                                         tls: .init(caFile: broker.caFile)))
+        defer { client.stop() }
+        let recorder = EventRecorder(client.events)
+        try client.start()
+        #expect(await recorder.wait { $0.connectedCount == 1 }, "events: \(recorder.events)\n\(broker.log)")
+        #expect(try client.publish(topic: "p1test/bulk/0", payload: "ready", qos: 1, retain: true))
+        // 1 + 900 messages, under mosquitto's default queue of 1,000 for a subscriber that falls behind.
+        let subscriber = try broker.startSubscriber(topic: "p1test/bulk/#", count: 901)
+        #expect(await subscriber.waitForMessages(1).map(\.payload) == ["ready"])
+
+        // 14 MB in nine batches while the broker is stopped: the kernel's socket buffers fill, OpenSSL reports
+        // "want write", and the network loop must carry on when the socket is writable again.
+        let brokerPID = try #require(broker.processID, "cannot find the broker's process")
+        let filler = String(repeating: "x", count: 16_000)
+        kill(brokerPID, SIGSTOP)
+        do {
+            defer { kill(brokerPID, SIGCONT) }
+            for batch in 0..<9 {
+                let messages = (0..<100).map { index in
+                    MQTTClient.Message(topic: "p1test/bulk/\(batch)", payload: Array("\(index) \(filler)".utf8))
+                }
+                #expect(try client.publish(messages) == 100)
+            }
+            try await Task.sleep(for: .seconds(1))
+            #expect(client.outstanding > 0, "everything fitted into the socket buffers: the test proves nothing")
+        }
+        let received = await subscriber.waitForExit(timeout: .seconds(30)).dropFirst()
+        #expect(received.count == 900, "\(received.count) of 900; broker: \(broker.log.split(separator: "\n").filter { $0.contains("drop") || $0.contains("Drop") }.prefix(5)), received by the broker \(broker.log.components(separatedBy: "Received PUBLISH from p1mqtt-test").count - 1), sent \(broker.log.components(separatedBy: "Sending PUBLISH to fixture-sub").count - 1)")
+        for batch in 0..<9 {
+            let indices = received.filter { $0.topic == "p1test/bulk/\(batch)" }.map { $0.payload.prefix { $0 != " " } }
+            #expect(indices == (0..<100).map { Substring("\($0)") }, "batch \(batch): lost or out of order")
+        }
+        #expect(client.isConnected)
+    }
+
     @Test("TLS with an untrusted CA: one event naming the certificate problem, and the client keeps retrying",
           .enabled(if: BrokerFixture.opensslPath != nil))
     func tlsUntrusted() async throws {
@@ -365,5 +407,28 @@ struct MQTTClientTests {
         }
         let median = roundTrips.sorted()[roundTrips.count / 2]
         #expect(median < .milliseconds(300), "round trips: \(roundTrips)")
+    }
+
+    @Test("a broker that stops answering is noticed by the keepalive, and the client reconnects when it is back")
+    func keepaliveNoticesAFrozenBroker() async throws {
+        let broker = try BrokerFixture()
+        defer { broker.stop() }
+        let brokerPID = try #require(broker.processID, "cannot find the broker's process")
+        // The test configuration's keepalive is 5 s: PINGREQ after 5 s of silence, the connection given up when
+        // the next 5 s bring no PINGRESP. The TCP connection itself stays open all along.
+        let client = try MQTTClient(configuration: .test(port: broker.port))
+        defer { client.stop() }
+        let recorder = EventRecorder(client.events)
+        try client.start()
+        #expect(await recorder.wait { $0.connectedCount == 1 })
+        kill(brokerPID, SIGSTOP)
+        let frozen = await recorder.wait(timeout: .seconds(20)) { !$0.losses.isEmpty }
+        kill(brokerPID, SIGCONT)
+        #expect(frozen, "events: \(recorder.events)")
+        #expect(recorder.losses.first?.message.contains("keepalive") == true, "\(recorder.losses)")
+        #expect(await recorder.wait(timeout: .seconds(20)) { $0.connectedCount == 2 }, "events: \(recorder.events)")
+        #expect(try client.publish(topic: "p1test/after", payload: "back", qos: 1, retain: true))
+        let received = try await broker.subscribe(topic: "p1test/after", count: 1)
+        #expect(received.map(\.payload) == ["back"])
     }
 }
