@@ -189,7 +189,9 @@ extension MQTTClient {
         }
         switch code {
         case MOSQ_ERR_CONN_LOST.rawValue:
-            return MQTTError(.connectionLost, "the broker closed the connection")
+            // mosquitto 2.0 closes the older of two connections with the same client ID without saying why
+            // (later brokers send MQTT 5 reason 0x8E, handled above): name the likely cause when it repeats.
+            return MQTTError(.connectionLost, "the broker closed the connection; if this repeats every few seconds, another client is connecting with the same client ID '\(configuration.clientID)'")
         case MOSQ_ERR_KEEPALIVE.rawValue:
             let seconds = configuration.keepalive.components.seconds
             return MQTTError(.connectionLost, "no answer from the broker within the \(seconds) s keepalive")

@@ -431,4 +431,30 @@ struct MQTTClientTests {
         let received = try await broker.subscribe(topic: "p1test/after", count: 1)
         #expect(received.map(\.payload) == ["back"])
     }
+
+    @Test("MQTT 5: a second client with the same ID takes the session over; the first's loss names the client ID")
+    func sessionTakenOver() async throws {
+        let broker = try BrokerFixture()
+        defer { broker.stop() }
+        let configuration = MQTTConfiguration.test(port: broker.port, protocolVersion: .v5)
+        let first = try MQTTClient(configuration: configuration)
+        defer { first.stop() }
+        let firstEvents = EventRecorder(first.events)
+        try first.start()
+        #expect(await firstEvents.wait { $0.connectedCount == 1 })
+
+        // The same client ID: the broker closes the first connection (mosquitto 2.0 without a word; later
+        // brokers with MQTT 5 reason 0x8E, "session taken over"). Either way the reason names the client ID.
+        let second = try MQTTClient(configuration: configuration)
+        let secondEvents = EventRecorder(second.events)
+        try second.start()
+        #expect(await secondEvents.wait { $0.connectedCount >= 1 })
+        #expect(await firstEvents.wait { !$0.losses.isEmpty }, "events: \(firstEvents.events)")
+        let loss = firstEvents.losses.first?.message ?? ""
+        #expect(loss.contains("another client") && loss.contains("the same client ID '\(configuration.clientID)'")
+                || loss.contains("another client connected with the client ID '\(configuration.clientID)'"), "\(loss)")
+        second.stop()
+        // With the other one gone, the first reconnects by itself.
+        #expect(await firstEvents.wait { $0.connectedCount >= 2 }, "events: \(firstEvents.events)")
+    }
 }
