@@ -207,17 +207,23 @@ struct MQTTClientTests {
         #expect(recorder.refusals.filter { $0.code == .notAuthorized }.count == 1)
     }
 
+    /// A client connected to `broker`'s TLS listener, trusting the test CA. Stop it when done.
+    private static func connectedTLSClient(_ broker: BrokerFixture) async throws -> MQTTClient {
+        let tlsPort = try #require(broker.tlsPort)
+        let client = try MQTTClient(configuration: .test(port: tlsPort, host: "localhost",
+                                                         tls: .init(caFile: broker.caFile)))
+        let recorder = EventRecorder(client.events)
+        try client.start()
+        #expect(await recorder.wait { $0.connectedCount == 1 }, "events: \(recorder.events)\n\(broker.log)")
+        return client
+    }
+
     @Test("TLS with the test CA connects and publishes", .enabled(if: BrokerFixture.opensslPath != nil))
     func tlsTrusted() async throws {
         let broker = try BrokerFixture(.init(tls: true))
         defer { broker.stop() }
-        let tlsPort = try #require(broker.tlsPort)
-        let client = try MQTTClient(configuration: .test(port: tlsPort, host: "localhost",
-                                                         tls: .init(caFile: broker.caFile)))
+        let client = try await Self.connectedTLSClient(broker)
         defer { client.stop() }
-        let recorder = EventRecorder(client.events)
-        try client.start()
-        #expect(await recorder.wait { $0.connectedCount == 1 }, "events: \(recorder.events)\n\(broker.log)")
         #expect(try client.publish(topic: "p1test/tls", payload: "secure", qos: 1, retain: true))
         let received = try await broker.subscribe(topic: "p1test/tls", count: 1)
         #expect(received.map(\.payload) == ["secure"])
@@ -228,13 +234,8 @@ struct MQTTClientTests {
     func tlsBulkBatches() async throws {
         let broker = try BrokerFixture(.init(tls: true))
         defer { broker.stop() }
-        let tlsPort = try #require(broker.tlsPort)
-        let client = try MQTTClient(configuration: .test(port: tlsPort, host: "localhost",
-                                                         tls: .init(caFile: broker.caFile)))
+        let client = try await Self.connectedTLSClient(broker)
         defer { client.stop() }
-        let recorder = EventRecorder(client.events)
-        try client.start()
-        #expect(await recorder.wait { $0.connectedCount == 1 }, "events: \(recorder.events)\n\(broker.log)")
         #expect(try client.publish(topic: "p1test/bulk/0", payload: "ready", qos: 1, retain: true))
         // 1 + 900 messages, under mosquitto's default queue of 1,000 for a subscriber that falls behind.
         let subscriber = try broker.startSubscriber(topic: "p1test/bulk/#", count: 901)
