@@ -20,4 +20,11 @@ struct P1MQTTCommand: AsyncParsableCommand {
         subcommands: [RunCommand.self, CheckConfigCommand.self, ParseCommand.self, ProbeCommand.self, DiscoveryCommand.self, SimulateCommand.self, TopicsCommand.self, HistoryCommand.self, BenchCommand.self],
         defaultSubcommand: nil
     )
+
+    /// Hands back the pages the dynamic loader touched (StartupMemory) before argument parsing starts, so the
+    /// loader's pages and argument parsing's do not add up to the program's peak resident size.
+    static func main() async {
+        StartupMemory.release()
+        await main(nil)
+    }
 }

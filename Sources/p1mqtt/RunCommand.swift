@@ -92,9 +92,8 @@ struct RunCommand: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
-        // The dynamic loader, the Swift runtime and argument parsing have touched most of their pages by now:
-        // handing them back here keeps the peak resident size near what it was at this point (16 MB here,
-        // instead of adding the bridge's start-up on top of it, 20 MB).
+        // Argument parsing has touched pages all over the program by now (the loader's were handed back in
+        // `main`): handing them back here keeps them from adding up with the bridge's start-up.
         StartupMemory.release()
         let settings: Settings
         do {
