@@ -39,6 +39,11 @@ public struct HistoryAccumulator: Sendable {
         /// Ignored: its time is before the last counted telegram's (`lastTime`), e.g. the meter's clock went
         /// back or a capture was replayed into an existing history.
         case outOfOrder(lastTime: Int64)
+        /// Held back: its time is more than ``clockTolerance`` ahead of both this machine's clock
+        /// (`machineTime`) and the last counted telegram, which is what a meter clock glitch looks like.
+        /// Counted only if the meter keeps to the new time for ``confirmations`` telegrams in a row (then it
+        /// is this machine's clock that is wrong).
+        case aheadOfClock(machineTime: Int64)
     }
 
     /// The current state, to save.
@@ -55,8 +60,19 @@ public struct HistoryAccumulator: Sendable {
 
     private var guards = Array(repeating: RegisterCheck(), count: HistoryRegisters.count)
 
-    /// How many telegrams in a row must show an implausible new level before it is believed (meter replaced).
+    /// How many telegrams in a row must show an implausible new level before it is believed (meter replaced),
+    /// or keep to a time far ahead of this machine's clock before it is believed.
     public static let confirmations = 10
+
+    /// Seconds a telegram's time may run ahead of this machine's clock and of the last counted telegram before
+    /// it is taken for a clock glitch (see ``Outcome/aheadOfClock(machineTime:)``).
+    public static let clockTolerance: Int64 = 3600
+
+    /// 2020-01-01T00:00:00Z: a machine clock before this is taken as not set.
+    static let earliestPlausibleClock: Int64 = 1_577_836_800
+
+    /// The latest time of telegrams held back for running ahead of the clock, and how many in a row.
+    private var ahead: (time: Int64, count: Int)?
 
     /// Creates an accumulator that continues from `state` (as loaded from the store).
     public init(state: State = State()) {
@@ -122,8 +138,22 @@ public struct HistoryAccumulator: Sendable {
     }
 
     /// Counts one telegram.
-    public mutating func add(_ sample: HistorySample) -> Outcome {
+    /// - Parameter receivedAt: this machine's clock (seconds since 1970) when the telegram arrived; with it, a
+    ///   telegram stamped far in the future is held back (``Outcome/aheadOfClock(machineTime:)``) instead of
+    ///   closing the periods in progress and making every later telegram "out of order" until real time
+    ///   catches up with the glitch. Nil: the meter's time is taken as it is.
+    public mutating func add(_ sample: HistorySample, receivedAt: Double? = nil) -> Outcome {
         if let last = state.lastTime, sample.time < last { return .outOfOrder(lastTime: last) }
+        // A clock before 2020 has not been set (a Raspberry Pi without network after boot): it cannot judge.
+        if let now = receivedAt.flatMap({ Int64(exactly: $0.rounded(.down)) }), now >= Self.earliestPlausibleClock,
+            sample.time > now &+ Self.clockTolerance, sample.time > (state.lastTime ?? Int64.min) &+ Self.clockTolerance
+        {
+            // Telegrams that follow on from the held-back one (no step back, no new jump) confirm it.
+            let count = ahead.map { sample.time >= $0.time && sample.time - $0.time <= Self.clockTolerance ? $0.count + 1 : 1 } ?? 1
+            ahead = (sample.time, count)
+            if count < Self.confirmations { return .aheadOfClock(machineTime: now) }
+        }
+        ahead = nil
         state.lastTime = sample.time
         state.standardOffset = sample.standardOffset
 

@@ -21,6 +21,8 @@ public final class HistoryRecorder: TelegramObserver, HistoryReading {
         var lastSave: Double?
         var unsaved = false
         var warnedOutOfOrder = false
+        /// A telegram ahead of the clock was reported already in this episode (until one is counted again).
+        var warnedAhead = false
         var warnedNoTime = false
     }
 
@@ -107,13 +109,19 @@ public final class HistoryRecorder: TelegramObserver, HistoryReading {
         var messages: [(Logger.Level, String)] = []
         state.withLock { state in
             guard let store = state.store else { return }
-            switch state.accumulator.add(sample) {
+            switch state.accumulator.add(sample, receivedAt: receivedAt) {
             case .outOfOrder(let lastTime):
                 if !state.warnedOutOfOrder {
                     state.warnedOutOfOrder = true
                     messages.append((.warning, "history: telegram time \(MeterTimestamp(secondsSince1970: sample.time)) is before the last one counted (\(MeterTimestamp(secondsSince1970: lastTime))); such telegrams are left out of the history (meter clock set back, or an older capture replayed)"))
                 }
+            case .aheadOfClock(let machineTime):
+                if !state.warnedAhead {
+                    state.warnedAhead = true
+                    messages.append((.warning, "history: telegram time \(MeterTimestamp(secondsSince1970: sample.time)) is more than an hour ahead of this machine's clock (\(MeterTimestamp(secondsSince1970: machineTime))) and of the last telegram counted; left out of the history unless the meter keeps to it for \(HistoryAccumulator.confirmations) telegrams (a meter clock glitch, or this machine's clock is wrong)"))
+                }
             case .counted(let closed, let notes):
+                state.warnedAhead = false
                 for note in notes { messages.append((.notice, "history: \(note)")) }
                 state.unsaved = true
                 let due = state.lastSave.map { receivedAt - $0 >= saveInterval || receivedAt < $0 } ?? true

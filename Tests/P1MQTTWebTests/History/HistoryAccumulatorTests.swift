@@ -164,6 +164,44 @@ struct HistoryAccumulatorTests {
         if case .counted = accumulator.add(sample(t0 + 100, import1: 1000)) {} else { Issue.record("not counted") }
     }
 
+    @Test("a telegram stamped far ahead of this machine's clock (meter clock glitch) is held back; the next ones count as usual")
+    func clockGlitchAhead() {
+        var accumulator = HistoryAccumulator()
+        let now = Double(t0)
+        _ = accumulator.add(sample(t0, import1: 1000), receivedAt: now)
+        let before = accumulator.state
+        // One telegram from 2099, then the meter is back on time.
+        #expect(accumulator.add(sample(utc(2099, 1, 1), import1: 1004), receivedAt: now + 10) == .aheadOfClock(machineTime: t0 + 10))
+        #expect(accumulator.state == before)
+        if case .counted(let closed, _) = accumulator.add(sample(t0 + 20, import1: 1010), receivedAt: now + 20) {
+            #expect(closed.isEmpty)
+        } else {
+            Issue.record("the telegram after the glitch was not counted")
+        }
+        #expect(accumulator.state.lastTime == t0 + 20)
+        #expect(accumulator.state.open.allSatisfy { $0.importWh[0] == 10 && $0.start <= t0 })
+        // Within the tolerance (an hour) the meter's time is taken as it is.
+        if case .counted = accumulator.add(sample(t0 + 3000, import1: 1020), receivedAt: now + 30) {} else {
+            Issue.record("a telegram 50 minutes ahead of the clock was held back")
+        }
+    }
+
+    @Test("a time far ahead that the meter keeps to is believed after ten telegrams (this machine's clock is wrong)")
+    func machineClockBehind() {
+        var accumulator = HistoryAccumulator()
+        let behind = Double(t0 - 86_400 * 30)  // this machine is a month behind
+        var outcomes: [HistoryAccumulator.Outcome] = []
+        for index in 0..<12 {
+            outcomes.append(accumulator.add(sample(t0 + Int64(index) * 10, import1: 1000 + Int64(index)), receivedAt: behind + Double(index) * 10))
+        }
+        #expect(outcomes.prefix(9).allSatisfy { if case .aheadOfClock = $0 { true } else { false } })
+        #expect(outcomes.suffix(3).allSatisfy { if case .counted = $0 { true } else { false } })
+        #expect(accumulator.state.lastTime == t0 + 110)
+        // A clock that was never set (1970, before 2020) does not judge at all.
+        var unset = HistoryAccumulator()
+        if case .counted = unset.add(sample(t0, import1: 1000), receivedAt: 12) {} else { Issue.record("judged by an unset clock") }
+    }
+
     @Test("peak power is the highest import power of the period, in W")
     func peak() {
         var accumulator = HistoryAccumulator()

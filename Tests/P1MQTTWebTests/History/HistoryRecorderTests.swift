@@ -98,6 +98,26 @@ struct HistoryRecorderTests {
         #expect(hours.map { $0.importWh.reduce(0, +) }.reduce(0, +) == total)
     }
 
+    @Test("a meter clock glitch into the future: one warning, the hour in progress is not closed, later telegrams are kept")
+    func clockGlitch() throws {
+        let directory = TemporaryDirectory()
+        let (logger, logs) = CapturingLogHandler.logger()
+        let recorder = HistoryRecorder(directory: directory.path, saveInterval: 0, logger: logger)
+        let now = Double(t0)
+        recorder.record(sample(t0, import1: 1000), receivedAt: now)
+        for index in 1...3 { recorder.record(sample(utc(2099, 1, 1) + Int64(index), import1: 1000), receivedAt: now + Double(index)) }
+        for index in 4...6 { recorder.record(sample(t0 + Int64(index) * 10, import1: 1000 + Int64(index)), receivedAt: now + Double(index) * 10) }
+        let warnings = logs.messages(atLeast: .warning)
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.contains("2099-01-01T00:00:01Z is more than an hour ahead of this machine's clock (2025-11-21T13:00:01Z)") == true)
+        let hours = try recorder.records(.hours, from: nil, to: nil)
+        #expect(hours.count == 1)
+        #expect(hours.first?.start == t0)
+        #expect(hours.first?.telegrams == 4)
+        #expect(hours.first?.importWh[0] == 6)
+        #expect(try HistoryStore.open(directory: directory.path).records(.hours).allSatisfy { $0.start == t0 })
+    }
+
     @Test("when the store fails, one error line is logged and the bridge's telegrams keep flowing without history")
     func storeFails() throws {
         let directory = TemporaryDirectory()
