@@ -9,9 +9,12 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure how many telegrams per second the engine frames, checks and parses (use a release build).",
         discussion: """
             Each file is fed repeatedly through one decoder on one core for the given time. The first column \
-            is framing + CRC + parsing; the second adds writing the JSON form; the last is everything p1mqtt \
-            does per telegram before libmosquitto: parsing, mapping to readings, register guard, discovery \
-            check, JSON and the messages handed to a sink that only counts them.
+            is framing + CRC + parsing (the lines and their value groups are found and checked; values are \
+            read when they are used); "typed" adds reading every value into its type (numbers with units, \
+            times, texts), as a parser that builds all values at once does; the next adds writing the JSON \
+            form; the last is everything p1mqtt does per telegram before libmosquitto: parsing, mapping to \
+            readings, register guard, discovery check, JSON and the messages handed to a sink that only counts \
+            them.
 
             Example:
               swift run -c release p1mqtt bench examples/telegrams/*.txt
@@ -45,7 +48,7 @@ struct BenchCommand: ParsableCommand {
             }
             cipher = try GCMCipher(key: bytes)
         }
-        print("file                          bytes   parse telegrams/s   µs/telegram   parse+JSON telegrams/s   to MQTT µs/telegram   messages")
+        print("file                          bytes   parse telegrams/s   µs/telegram   typed telegrams/s   parse+JSON telegrams/s   to MQTT µs/telegram   messages")
         for path in paths {
             let bytes: [UInt8]
             do {
@@ -58,13 +61,15 @@ struct BenchCommand: ParsableCommand {
             }
             let options = TelegramDecoder.Options(cipher: cipher)
             let parse = measure(bytes, options: options, json: false)
+            let typed = measureTyped(bytes, options: options)
+            consume(parse.sink &+ typed.sink)
             let withJSON = measure(bytes, options: options, json: true)
             let published = measurePublishing(bytes, options: options)
             guard parse.perSecond > 0 else {
                 print("\(pad(shortName(path), 28))  no telegram accepted")
                 continue
             }
-            print("\(pad(shortName(path), 28)) \(pad(String(bytes.count), 6, left: true))   \(pad(format(parse.perSecond), 17, left: true))   \(pad(format(1_000_000 / parse.perSecond, decimals: 2), 11, left: true))   \(pad(format(withJSON.perSecond), 22, left: true))   \(pad(format(1_000_000 / published.perSecond, decimals: 2), 19, left: true))   \(pad(format(published.messagesPerTelegram, decimals: 1), 8, left: true))")
+            print("\(pad(shortName(path), 28)) \(pad(String(bytes.count), 6, left: true))   \(pad(format(parse.perSecond), 17, left: true))   \(pad(format(1_000_000 / parse.perSecond, decimals: 2), 11, left: true))   \(pad(format(typed.perSecond), 17, left: true))   \(pad(format(withJSON.perSecond), 22, left: true))   \(pad(format(1_000_000 / published.perSecond, decimals: 2), 19, left: true))   \(pad(format(published.messagesPerTelegram, decimals: 1), 8, left: true))")
         }
     }
 
@@ -77,6 +82,22 @@ struct BenchCommand: ParsableCommand {
                 writer.reset()
                 TelegramJSON.write(telegram, to: &writer)
                 sink &+= writer.bytes.count
+            }
+        }
+        return (perSecond, sink)
+    }
+
+    /// Parsing plus every value read into its type (``Telegram/value(of:)``), the work a parser that builds all
+    /// values at once (such as dsmr_parser) does per telegram.
+    private func measureTyped(_ bytes: [UInt8], options: TelegramDecoder.Options) -> (perSecond: Double, sink: Int) {
+        var sink = 0
+        let perSecond = rate(bytes, options: options) { telegram in
+            for object in telegram.objects {
+                switch telegram.value(of: object) {
+                case .number(let number, _): sink &+= Int(truncatingIfNeeded: number.mantissa)
+                case .text(let text): sink &+= text.utf8.count
+                default: sink &+= 1
+                }
             }
         }
         return (perSecond, sink)
@@ -119,6 +140,12 @@ struct BenchCommand: ParsableCommand {
         }
         let secondsTaken = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return Double(telegrams) / secondsTaken
+    }
+
+    /// Keeps the measured work from being optimised away (its results are otherwise unused).
+    @inline(never)
+    private func consume(_ value: Int) {
+        if value == Int.min { print("") }
     }
 
     private func defaultFiles() -> [String] {

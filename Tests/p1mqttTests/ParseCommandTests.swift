@@ -116,8 +116,11 @@ struct BenchCommandTests {
         let result = try CommandRunner.run(["bench", CommandRunner.example("dsmr5.txt"), "--iterations", "400"])
         #expect(result.status == 0)
         let row = try #require(result.lines.first { $0.hasPrefix("dsmr5.txt") })
-        let rate = row.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first.flatMap { Double($0) }
-        #expect((rate ?? 0) > 0)
+        // file, bytes, parse/s, µs, typed/s, parse+JSON/s, µs to MQTT, messages
+        let columns = row.split(separator: " ", omittingEmptySubsequences: true).dropFirst().map { Double($0) ?? -1 }
+        #expect(columns.count == 7)
+        #expect(columns.count == 7 && columns[1] > 0 && columns[3] > 0 && columns[4] > 0)
+        #expect(columns.last == 42)
     }
 }
 
