@@ -37,11 +37,13 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // glibc's malloc.h (malloc_trim), which the Glibc module leaves out; part of libc, nothing to install.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(name: "Mapping"),
         .target(
             name: "P1MQTT",
             dependencies: [
-                "Mapping", "CMosquitto", "COpenSSLCrypto",
+                "Mapping", "CMosquitto", "COpenSSLCrypto", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

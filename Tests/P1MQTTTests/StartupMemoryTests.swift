@@ -80,3 +80,32 @@ struct StartupMemoryTests {
         #expect(try file.residency().rss == 16 * file.pageSize / 1024)
     }
 }
+
+/// ``HeapMemory``: freed blocks in the middle of a heap stop counting as resident after a trim.
+@Suite("Heap trim")
+struct HeapMemoryTests {
+    static func residentAnonymousKB() throws -> Int {
+        guard let handle = FileHandle(forReadingAtPath: "/proc/self/status") else { throw CocoaError(.fileNoSuchFile) }
+        defer { try? handle.close() }
+        let status = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("RssAnon:") })
+        return try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]))
+    }
+
+    @Test("8 MB of freed 1 KB blocks below a live one are given back")
+    func trimsFreedBlocks() throws {
+        // Small blocks come from the heap (not separate mappings); the last one stays allocated, so the heap
+        // cannot simply shrink from the top, and the freed pages below it stay resident until trimmed.
+        let blocks = (0..<8192).map { _ -> UnsafeMutableRawPointer? in
+            let block = malloc(1024)
+            block?.initializeMemory(as: UInt8.self, repeating: 0xA5, count: 1024)
+            return block
+        }
+        defer { free(blocks.last ?? nil) }
+        for block in blocks.dropLast() { free(block) }
+        let before = try Self.residentAnonymousKB()
+        #expect(HeapMemory.trim())
+        let after = try Self.residentAnonymousKB()
+        #expect(before - after >= 4096, "RssAnon \(before) kB → \(after) kB")
+    }
+}
