@@ -133,18 +133,14 @@ struct RunCommand: AsyncParsableCommand {
         // The program pages only start-up used go back to the kernel, so the resident size settles at what the
         // bridge really uses (StartupMemory): now (configuration read, services built), after the first second
         // (connected, first telegram), after 5 s, and after the first minute (discovery, the first stats, Home
-        // Assistant's answer to the birth message). Freed heap pages go back with them and then once a minute
-        // (HeapMemory), so the private memory stays flat instead of creeping up while the allocator settles.
+        // Assistant's answer to the birth message). What start-up freed on the heap goes back with them
+        // (HeapMemory).
         let trim = Task {
             StartupMemory.release()
             for delay in [1, 4, 55] {
                 try? await Task.sleep(for: .seconds(delay))
                 if Task.isCancelled { return }
                 StartupMemory.release()
-                HeapMemory.trim()
-            }
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(60))
                 HeapMemory.trim()
             }
         }
