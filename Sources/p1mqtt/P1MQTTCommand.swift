@@ -21,9 +21,10 @@ struct P1MQTTCommand: AsyncParsableCommand {
         defaultSubcommand: nil
     )
 
-    /// Keeps the heap in one arena (HeapMemory). For `p1mqtt run`, hands back the pages the dynamic loader touched (StartupMemory) before argument parsing
-    /// starts, so the loader's pages and argument parsing's do not add up to the bridge's peak resident size.
-    /// Short commands skip it: for them it would only add the 0.7 ms of reading `/proc/self/smaps`.
+    /// Keeps the heap in one arena (HeapMemory). For `p1mqtt run`, also hands back the pages the dynamic loader
+    /// touched (StartupMemory) before argument parsing starts, so the loader's pages and argument parsing's do
+    /// not add up to the bridge's peak resident size; short commands skip that, for them it would only add the
+    /// 0.7 ms of reading `/proc/self/smaps`.
     static func main() async {
         HeapMemory.useOneArena()
         if CommandLine.arguments.dropFirst().first == "run" { StartupMemory.release() }
