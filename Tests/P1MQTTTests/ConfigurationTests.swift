@@ -114,6 +114,12 @@ struct ConfigurationTests {
                     expected: [#"meter.variant: unknown variant "dsmr9"; use one of \#(MeterVariant.allCases.map(\.rawValue).joined(separator: ", "))"#]),
         BadDocument(name: "bad broker address", json: #"{"mqtt": {"broker": "localhost:http"}}"#,
                     expected: ["mqtt.broker: 'localhost:http': the port must be a number"]),
+        BadDocument(name: "reconnect delays the wrong way round", json: #"{"mqtt": {"reconnect_delay_min": 30, "reconnect_delay_max": 10}}"#,
+                    expected: ["mqtt.reconnect_delay_max (10 s) is below mqtt.reconnect_delay_min (30 s)"]),
+        BadDocument(name: "reconnect minimum above the default maximum", json: #"{"mqtt": {"reconnect_delay_min": 120}}"#,
+                    expected: ["mqtt.reconnect_delay_max (60 s) is below mqtt.reconnect_delay_min (120 s)"]),
+        BadDocument(name: "connect timeout out of range", json: #"{"mqtt": {"connect_timeout": 0}}"#,
+                    expected: ["mqtt.connect_timeout: 0 is out of range (1…600)"]),
         BadDocument(name: "bad protocol", json: #"{"mqtt": {"protocol": "4"}}"#,
                     expected: [#"mqtt.protocol: expected "3.1.1" or "5", got "4""#]),
         BadDocument(name: "bad source", json: #"{"source": "carrier-pigeon"}"#,
@@ -232,6 +238,27 @@ struct ConfigurationTests {
         #expect(settings.discoveryPrefix == defaults.discoveryPrefix)
         #expect(settings.logLevel == defaults.logLevel)
         #expect(settings == defaults)
+    }
+
+    @Test("every setting the schema describes is one the reader knows (no 'unknown setting')")
+    func schemaMatchesReader() throws {
+        let url = Self.repositoryRoot.appendingPathComponent("config/p1mqtt.schema.json")
+        let schema = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let sections = try #require(schema["properties"] as? [String: Any])
+        var checked = 0
+        for (section, value) in sections {
+            guard let properties = (value as? [String: Any])?["properties"] as? [String: Any] else { continue }
+            for key in properties.keys {
+                checked += 1
+                let json = #"{"\#(section)": {"\#(key)": null}}"#
+                do {
+                    _ = try ConfigurationFile.parse(Data(json.utf8), environment: [:])
+                } catch {
+                    #expect(!error.problems.contains { $0.contains("unknown setting") }, "\(json): \(error.problems)")
+                }
+            }
+        }
+        #expect(checked > 40)
     }
 
     @Test("an empty document gives the defaults")
@@ -433,6 +460,21 @@ struct ConfigurationTests {
         } catch {
             #expect(error.problems == ["mqtt.broker: port 0 is out of range (1…65535)"])
         }
+    }
+
+    @Test("mqtt.connect_timeout and the reconnect delays reach the MQTT client's configuration")
+    func connectionTiming() throws {
+        let settings = try Self.parse(#"{"mqtt": {"connect_timeout": 40, "reconnect_delay_min": 5, "reconnect_delay_max": 300}}"#)
+        #expect(settings.connectTimeout == 40)
+        #expect(settings.reconnectDelayMinimum == 5)
+        #expect(settings.reconnectDelayMaximum == 300)
+        let mqtt = try #require(try BridgeFactory.configuration(from: settings).mqtt)
+        #expect(mqtt.connectTimeout == .seconds(40))
+        #expect(mqtt.minimumReconnectDelay == .seconds(5))
+        #expect(mqtt.maximumReconnectDelay == .seconds(300))
+        let defaults = try #require(try BridgeFactory.configuration(from: Settings()).mqtt)
+        #expect(defaults.connectTimeout == .seconds(15) && defaults.minimumReconnectDelay == .seconds(1)
+            && defaults.maximumReconnectDelay == .seconds(60))
     }
 
     @Test("BridgeFactory: TLS changes the default port to 8883")

@@ -97,7 +97,8 @@ public enum BridgeFactory {
         let mqtt = MQTTConfiguration(
             host: address.host, port: address.port, clientID: clientID, keepalive: .seconds(settings.keepalive),
             protocolVersion: settings.protocolVersion, username: settings.username, password: settings.password,
-            tls: settings.tls)
+            tls: settings.tls, minimumReconnectDelay: .seconds(settings.reconnectDelayMinimum),
+            maximumReconnectDelay: .seconds(settings.reconnectDelayMaximum), connectTimeout: .seconds(settings.connectTimeout))
         return Bridge.Configuration(
             source: source, isReplay: spec.isReplay, decoder: decoder, publish: publish, mqtt: mqtt,
             rate: settings.rate, exitAtEnd: settings.exitAtEnd, statsInterval: settings.statsInterval)

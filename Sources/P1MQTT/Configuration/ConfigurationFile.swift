@@ -163,7 +163,8 @@ private struct Reader {
     }
 
     private mutating func readMQTT(_ mqtt: [String: JSONValue], _ settings: inout Settings) {
-        check(mqtt, "mqtt", allowed: ["broker", "client_id", "username", "password", "password_file", "password_env", "keepalive", "protocol", "tls"])
+        check(mqtt, "mqtt", allowed: ["broker", "client_id", "username", "password", "password_file", "password_env", "keepalive",
+                                      "connect_timeout", "reconnect_delay_min", "reconnect_delay_max", "protocol", "tls"])
         if let broker = string(mqtt, "broker", path: "mqtt.broker") {
             if case .failure(let problem) = BrokerAddress.parse(broker) { problems.append("mqtt.broker: \(problem)") }
             settings.broker = broker
@@ -172,6 +173,14 @@ private struct Reader {
         if let user = string(mqtt, "username", path: "mqtt.username") { settings.username = user }
         if let password = secret(mqtt, "password", section: "mqtt") { settings.password = password }
         if let keepalive = integer(mqtt, "keepalive", path: "mqtt.keepalive", range: 5...3600) { settings.keepalive = keepalive }
+        if let timeout = integer(mqtt, "connect_timeout", path: "mqtt.connect_timeout", range: 1...600) { settings.connectTimeout = timeout }
+        let minimum = integer(mqtt, "reconnect_delay_min", path: "mqtt.reconnect_delay_min", range: 1...3600)
+        let maximum = integer(mqtt, "reconnect_delay_max", path: "mqtt.reconnect_delay_max", range: 1...3600)
+        if let minimum { settings.reconnectDelayMinimum = minimum }
+        if let maximum { settings.reconnectDelayMaximum = maximum }
+        if (minimum != nil || maximum != nil), settings.reconnectDelayMaximum < settings.reconnectDelayMinimum {
+            problems.append("mqtt.reconnect_delay_max (\(settings.reconnectDelayMaximum) s) is below mqtt.reconnect_delay_min (\(settings.reconnectDelayMinimum) s)")
+        }
         if let version = value(mqtt, "protocol", path: "mqtt.protocol") {
             switch version {
             case .string("3.1.1"), .string("311"), .string("3"), .number(3), .number(311): settings.protocolVersion = .v311

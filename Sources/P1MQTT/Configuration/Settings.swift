@@ -28,6 +28,12 @@ public struct Settings: Sendable, Hashable {
     public var password: String?
     /// Keepalive in seconds.
     public var keepalive = 30
+    /// Seconds to wait for the broker to accept a connection (TCP, TLS and CONNACK) before trying again.
+    public var connectTimeout = 15
+    /// The first delay before reconnecting, in seconds; it doubles after each failed attempt.
+    public var reconnectDelayMinimum = 1
+    /// The longest delay between reconnect attempts, in seconds.
+    public var reconnectDelayMaximum = 60
     /// `3.1.1` or `5`.
     public var protocolVersion = MQTTConfiguration.ProtocolVersion.v311
     /// TLS settings; nil for a plain connection.

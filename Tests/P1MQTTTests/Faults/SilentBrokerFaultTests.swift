@@ -7,7 +7,7 @@ extension Faults {
     @Suite("Faults: a broker that accepts TCP but never answers CONNECT",
            .enabled(if: P1MQTTExecutable.isAvailable, "needs the built p1mqtt executable (swift build --build-tests)"))
     struct SilentBrokerFaultTests {
-        /// p1mqtt's connect timeout (`MQTTConfiguration.connectTimeout`, not settable from the CLI).
+        /// p1mqtt's default connect timeout (`mqtt.connect_timeout`).
         static let connectTimeout = 15.0
 
         @Test("gives up on each attempt after the connect timeout, says so once, retries, and idles meanwhile",
@@ -38,6 +38,25 @@ extension Faults {
             #expect(lines.first?.contains("cannot connect to 127.0.0.1:\(server.port)") == true, "\(lines)")
             #expect(run.child.isRunning, "\(run.diagnostics)")
             print("silent broker: \(cpu.ticks) ticks in 5 s; attempts \(server.acceptIntervals) s apart")
+        }
+
+        @Test("mqtt.connect_timeout and mqtt.reconnect_delay_min from the configuration file set the pace",
+              .timeLimit(.minutes(1)))
+        func configuredTiming() async throws {
+            let server = try LoopbackP1Server()
+            defer { server.shutDown() }
+            let directory = try makeTemporaryDirectory(prefix: "p1mqtt-silent")
+            let config = try writeFile(#"{"mqtt": {"connect_timeout": 2, "reconnect_delay_min": 3, "reconnect_delay_max": 3}}"#,
+                                       named: "p1mqtt.json", in: directory)
+            let run = try P1MQTTRun(["--config", config, "--source", "simulator", "--no-discovery",
+                                     "--broker", "127.0.0.1:\(server.port)"], directory: directory)
+            // Attempts 2 s (timeout) + 3 s (delay) apart, every time: the maximum is the minimum.
+            let retried = await server.waitForAccepts(3, timeout: .seconds(20))
+            #expect(retried, "\(server.acceptedCount) connection(s)\n\(run.diagnostics)")
+            for interval in server.acceptIntervals.prefix(2) {
+                #expect((4.5...8) ~= interval, "attempts \(server.acceptIntervals) s apart")
+            }
+            #expect(run.stderrLines(containing: "no answer to CONNECT within 2 s").count == 1, "\(run.diagnostics)")
         }
     }
 }
