@@ -472,9 +472,11 @@ struct ConfigurationTests {
         #expect(mqtt.connectTimeout == .seconds(40))
         #expect(mqtt.minimumReconnectDelay == .seconds(5))
         #expect(mqtt.maximumReconnectDelay == .seconds(300))
+        #expect(mqtt.description.hasSuffix("connect timeout 40 s, reconnect after 5 s to 300 s"), "\(mqtt.description)")
         let defaults = try #require(try BridgeFactory.configuration(from: Settings()).mqtt)
         #expect(defaults.connectTimeout == .seconds(15) && defaults.minimumReconnectDelay == .seconds(1)
             && defaults.maximumReconnectDelay == .seconds(60))
+        #expect(!defaults.description.contains("reconnect") && !defaults.description.contains("timeout"))
     }
 
     @Test("BridgeFactory: TLS changes the default port to 8883")

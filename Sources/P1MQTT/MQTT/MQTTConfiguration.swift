@@ -199,6 +199,12 @@ public struct MQTTConfiguration: Sendable, CustomStringConvertible {
             if tls.insecure { parts.append("INSECURE: host name not verified") }
         }
         if let will { parts.append("will on \(will.topic)") }
+        // Timing only when it is not the default, so the usual line stays short.
+        let describe = ReconnectBackoff.describe
+        if connectTimeout != .seconds(15) { parts.append("connect timeout \(describe(connectTimeout))") }
+        if minimumReconnectDelay != .seconds(1) || maximumReconnectDelay != .seconds(60) {
+            parts.append("reconnect after \(describe(minimumReconnectDelay)) to \(describe(maximumReconnectDelay))")
+        }
         return parts.joined(separator: ", ")
     }
 
