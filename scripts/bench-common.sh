@@ -47,3 +47,12 @@ kill_broker() {
     BROKER_PID=""
   fi
 }
+
+# The EXIT trap of a script that starts helpers: stops every process in the caller's `pids` array and the
+# broker, and removes the caller's `$work` directory.
+bench_cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  kill_broker
+  rm -rf "$work"
+}

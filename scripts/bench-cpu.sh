@@ -15,13 +15,7 @@ binaries=("$@")
 if [ ${#binaries[@]} -eq 0 ]; then bench_build; binaries=("$BENCH_BIN"); fi
 work=$(mktemp -d)
 pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  kill_broker
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 ticks=$(getconf CLK_TCK)
 for binary in "${binaries[@]}"; do
   port=$(free_port 19250)

@@ -19,13 +19,7 @@ bench_venv
 work=$(mktemp -d)
 BROKER_PID=""
 pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  kill_broker
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 port=$(free_port 19050)
 start_broker "$work" "$port"
 meter=$(free_port $((port + 1)))

@@ -24,10 +24,7 @@ sub=""
 pids=()
 cleanup() {
   [ -n "$sub" ] && { kill "$sub" 2>/dev/null; wait "$sub" 2>/dev/null; } || true
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  kill_broker
-  rm -rf "$work"
+  bench_cleanup
 }
 trap cleanup EXIT
 port=$(free_port 19150)
