@@ -39,7 +39,8 @@ struct CheckConfigCommand: ParsableCommand {
         lines.append("source: \(settings.source)\(settings.source.contains("tcp://") ? ", watchdog \(settings.watchdog) s" : "")")
         lines.append("meter: variant \(settings.variant?.rawValue ?? "detected"), decryption key \(settings.key == nil ? "none" : "***")"
             + (settings.key == nil ? "" : ", tag check \(onOff(settings.verifyTag))"))
-        var mqtt = "mqtt: \(settings.broker), MQTT \(settings.protocolVersion.rawValue), keepalive \(settings.keepalive) s"
+        var mqtt = "mqtt: \(settings.broker), MQTT \(settings.protocolVersion.rawValue), keepalive \(settings.keepalive) s, "
+            + "connect timeout \(settings.connectTimeout) s, reconnect after \(settings.reconnectDelayMinimum)–\(settings.reconnectDelayMaximum) s"
         if let clientID = settings.clientID { mqtt += ", client id \(clientID)" }
         if let username = settings.username { mqtt += ", user \(username)" }
         if settings.password != nil { mqtt += ", password ***" }

@@ -15,6 +15,7 @@ struct CheckConfigCommandTests {
         let result = try CommandRunner.run(["check-config", "--config", path])
         #expect(result.status == 0)
         #expect(result.stdout.contains("mqtt: broker.local:1884"))
+        #expect(result.stdout.contains("keepalive 30 s, connect timeout 15 s, reconnect after 1–60 s"))
         #expect(result.stdout.contains("password ***"))
         #expect(result.stdout.contains("decryption key ***"))
         #expect(!result.stdout.contains("hunter2"))
