@@ -128,11 +128,32 @@ public struct Bridge: Service {
     /// a moment after announcing itself, and many publishers answering at once would flood it), discovery and
     /// the current states are published again.
     private func listen(to client: MQTTClient, _ publisher: Publisher) async {
-        guard let birthTopic = configuration.publish.discovery?.birthTopic else { return }
+        let birthTopic = configuration.publish.discovery?.birthTopic
         var pending: Task<Void, Never>?
+        var connections = 0
+        var lastHandBack: ContinuousClock.Instant?
+        var handBack: Task<Void, Never>?
+        defer { handBack?.cancel() }
         for await event in client.events {
-            guard case .message(let message) = event, message.topic == birthTopic, message.text == "online",
-                !message.retained || pending == nil
+            if case .connected = event {
+                connections += 1
+                // A reconnect runs code nothing else needs (name resolution, connecting, error reports, the
+                // full republish): hand its pages back once the states are out again, as after start-up, at
+                // most once a minute however often the broker comes and goes.
+                let now = ContinuousClock.now
+                if connections > 1, lastHandBack.map({ now - $0 >= .seconds(60) }) ?? true {
+                    lastHandBack = now
+                    handBack = Task {
+                        try? await Task.sleep(for: .seconds(10))
+                        if Task.isCancelled { return }
+                        StartupMemory.release()
+                        HeapMemory.trim()
+                    }
+                }
+                continue
+            }
+            guard let birthTopic, case .message(let message) = event, message.topic == birthTopic,
+                message.text == "online", !message.retained || pending == nil
             else { continue }
             pending?.cancel()
             let delay = Double.random(in: 1...3)
