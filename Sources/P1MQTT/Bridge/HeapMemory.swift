@@ -2,7 +2,8 @@
 import CMalloc
 #endif
 
-/// Keeps the heap small and flat: one allocator arena, and freed pages given back after start-up.
+/// Keeps the heap small and flat: one allocator arena, and freed pages given back after start-up and after
+/// each reconnect to the broker.
 ///
 /// glibc gives every thread that meets a busy allocator an arena of its own (up to eight per core). p1mqtt's
 /// threads (the meter reader, the Swift task pool, the MQTT network thread) hand blocks to each other, so each
@@ -10,7 +11,8 @@ import CMalloc
 /// with the default, and stayed flat with one arena, at the same CPU time per telegram at full speed (134–138
 /// µs either way; most small blocks never reach an arena, the per-thread cache serves them). And the allocator
 /// gives memory back on its own only from the top of a heap: what start-up freed below a live block stays
-/// resident until ``trim()``. Elsewhere (musl, other systems) both do nothing.
+/// resident until ``trim()``, which the command calls with its start-up page hand-backs and the bridge 10 s
+/// after a reconnect (see ``StartupMemory``). Elsewhere (musl, other systems) both do nothing.
 public enum HeapMemory {
     /// Limits the allocator to one arena; call first thing in `main`, before other threads exist.
     public static func useOneArena() {
