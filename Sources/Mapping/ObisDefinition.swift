@@ -36,7 +36,7 @@ public struct ObisDefinition: Sendable, Hashable {
     }
 
     /// What is being measured; later stages derive Home Assistant classes and units from it.
-    public enum Quantity: String, Sendable, Hashable {
+    public enum Quantity: String, Sendable, Hashable, CaseIterable {
         case energy, reactiveEnergy = "reactive_energy", power, reactivePower = "reactive_power"
         case apparentPower = "apparent_power", voltage, current, powerFactor = "power_factor", frequency
         case volume, count, duration, timestamp, text, identifier, version, tariff, state, deviceType = "device_type"

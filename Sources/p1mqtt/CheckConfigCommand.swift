@@ -50,9 +50,29 @@ struct CheckConfigCommand: ParsableCommand {
             mqtt += ", no TLS"
         }
         lines.append(mqtt)
-        lines.append("topics: base \(settings.baseTopic), telegram \(settings.telegramTopic.map { "\(settings.baseTopic)/\($0)" } ?? "off"), QoS \(settings.qos), retain \(onOff(settings.retain)), \(settings.renames.count) renamed, \(settings.disabled.count) switched off, min interval \(settings.minimumInterval) s, power in \(settings.powerInWatts ? "W" : "kW"), register guard \(onOff(settings.guardRegisters))")
+        var topics = "topics: base \(settings.baseTopic), telegram \(settings.telegramTopic.map { "\(settings.baseTopic)/\($0)" } ?? "off")"
+        if let raw = settings.rawTopic { topics += ", raw \(settings.baseTopic)/\(raw)" }
+        topics += ", QoS \(settings.qos), retain \(onOff(settings.retain)), \(settings.renames.count) renamed, "
+            + "\(settings.disabled.count) switched off, min interval \(settings.minimumInterval) s"
+        if !settings.intervals.isEmpty { topics += " (\(settings.intervals.count) own intervals)" }
+        if settings.onlyOnChange { topics += ", only on change" }
+        topics += ", power in \(settings.powerInWatts ? "W" : "kW"), register guard \(onOff(settings.guardRegisters))"
+        if !settings.derivedValues { topics += ", derived values off" }
+        lines.append(topics)
         lines.append("home assistant: discovery \(onOff(settings.discovery)), prefix \(settings.discoveryPrefix), mode \(settings.discoveryMode.rawValue), device name \"\(settings.meterName)\"")
-        lines.append("replay: rate \(settings.rate), exit at end \(onOff(settings.exitAtEnd)); stats every \(settings.statsInterval) s; log level \(settings.logLevel)")
+        let stats = settings.statsInterval > 0 ? "stats every \(settings.statsInterval) s" : "stats off"
+        lines.append("replay: rate \(settings.rate), exit at end \(onOff(settings.exitAtEnd)), loop \(onOff(settings.loop)); \(stats); log level \(settings.logLevel)")
+        if let listen = settings.httpListen {
+            let address = (try? BrokerAddress.parseListen(listen).get()).map { "\($0.host.contains(":") ? "[\($0.host)]" : $0.host):\($0.port)" } ?? listen
+            lines.append("web: http://\(address)/, token \(settings.httpToken == nil ? "none" : "***"), healthy within \(settings.healthWindow) s")
+        } else {
+            lines.append("web: off")
+        }
+        if let directory = settings.dataDirectory {
+            lines.append("history: \(directory), keep \(settings.keepHours) hours, \(settings.keepDays) days, \(settings.keepMonths) months")
+        } else {
+            lines.append("history: off (nothing is written to disk)")
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -21,7 +21,7 @@ struct LocalOutputs {
         }
         if let listen = settings.httpListen {
             let address: BrokerAddress
-            switch BrokerAddress.parse(listen, defaultPort: 8080) {
+            switch BrokerAddress.parseListen(listen) {
             case .success(let parsed): address = parsed
             case .failure(let problem): throw ConfigurationError(["http.listen: \(problem)"])
             }

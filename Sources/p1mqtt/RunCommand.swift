@@ -82,7 +82,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Replay the file again from the start whenever it ends (the register guard withholds the jump back to the first values until it has seen them ten times).")
     var loop = false
 
-    @Option(help: ArgumentHelp("Serve the local web page and API on HOST:PORT, e.g. 127.0.0.1:8080.", valueName: "host:port"))
+    @Option(help: ArgumentHelp("Serve the local web page and API on HOST:PORT, e.g. 127.0.0.1:8080 (a PORT alone: this machine only).", valueName: "host:port"))
     var http: String?
 
     @Option(help: ArgumentHelp("Keep the local history (hours, days, months) in this directory.", valueName: "path"))
@@ -156,7 +156,13 @@ struct RunCommand: AsyncParsableCommand {
     /// The configuration file (if any) with the flags applied over it.
     private func effectiveSettings() throws(ConfigurationError) -> Settings {
         var settings = Settings()
-        if let config { settings = try ConfigurationFile.load(path: config) }
+        if let config {
+            // A flag's secret replaces the file's, so the file's password_file or key_file is not even read.
+            var givenElsewhere: Set<ConfigurationFile.Secret> = []
+            if passwordFile != nil { givenElsewhere.insert(.mqttPassword) }
+            if key != nil { givenElsewhere.insert(.meterKey) }
+            settings = try ConfigurationFile.load(path: config, givenElsewhere: givenElsewhere)
+        }
         try settings.applyEnvironment(ProcessInfo.processInfo.environment)
         var problems: [String] = []
         if let broker {
@@ -166,11 +172,7 @@ struct RunCommand: AsyncParsableCommand {
             settings.broker = broker
         }
         if let http {
-            if http.contains("://") {
-                problems.append("--http: give HOST:PORT to listen on, such as 127.0.0.1:8080, without http://")
-            } else if case .failure(let problem) = BrokerAddress.parse(http, defaultPort: 8080) {
-                problems.append("--http: \(problem)")
-            }
+            if case .failure(let problem) = BrokerAddress.parseListen(http) { problems.append("--http: \(problem)") }
             settings.httpListen = http
         }
         if let dataDir {
@@ -179,10 +181,9 @@ struct RunCommand: AsyncParsableCommand {
         }
         if let username { settings.username = username }
         if let passwordFile {
-            if let data = FileManager.default.contents(atPath: passwordFile) {
-                settings.password = Settings.secretFileText(Array(data))
-            } else {
-                problems.append("--password-file: cannot read \(passwordFile)")
+            switch SecretFile.text(passwordFile) {
+            case .success(let password): settings.password = password
+            case .failure(let problem): problems.append("--password-file: cannot read \(passwordFile): \(problem)")
             }
         }
         if let baseTopic {

@@ -115,7 +115,8 @@ public struct Bridge: Service {
             }
         }
         publisher.flush(to: sink)
-        if ended && !configuration.exitAtEnd && !Task.isShuttingDownGracefully {
+        // Cancelled (another service failed, e.g. the web server could not listen): the source did not end by itself.
+        if ended && !configuration.exitAtEnd && !Task.isShuttingDownGracefully && !Task.isCancelled {
             logger.info(client == nil
                 ? "\(configuration.source.name) ended; still serving (stop with Ctrl-C or SIGTERM)"
                 : "\(configuration.source.name) ended; staying connected so the retained state stays valid (stop with Ctrl-C or SIGTERM)")

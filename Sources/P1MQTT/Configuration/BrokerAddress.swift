@@ -35,6 +35,27 @@ public struct BrokerAddress: Sendable, Hashable {
     }
 }
 
+extension BrokerAddress {
+    /// The default port of the web server.
+    public static let defaultWebPort = 8080
+
+    /// Parses where the web server listens: `HOST:PORT`, `[IPv6]:PORT`, `HOST` alone (port 8080), or `PORT`
+    /// alone, which means this machine only (`127.0.0.1:PORT`, the safe choice) — rather than a host named
+    /// "8080" on port 8080.
+    public static func parseListen(_ text: String) -> Result<BrokerAddress, BrokerAddressProblem> {
+        if text.contains("://") {
+            return .failure(BrokerAddressProblem("'\(text)': give HOST:PORT to listen on, such as 127.0.0.1:8080, without http://"))
+        }
+        if !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            guard let port = Int(text), (1...65535).contains(port) else {
+                return .failure(BrokerAddressProblem("port \(text) is out of range (1…65535)"))
+            }
+            return .success(BrokerAddress(host: "127.0.0.1", port: port))
+        }
+        return parse(text, defaultPort: defaultWebPort)
+    }
+}
+
 /// Why a broker address could not be used.
 public struct BrokerAddressProblem: Error, Sendable, CustomStringConvertible {
     /// One line.

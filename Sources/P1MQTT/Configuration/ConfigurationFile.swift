@@ -4,22 +4,39 @@ import Mapping
 /// Reads `p1mqtt.json` strictly: unknown keys (with a "did you mean"), wrong types, values out of range and
 /// malformed keys are all reported at once, each naming its field, before anything connects.
 public enum ConfigurationFile {
+    /// A secret the configuration file may give (inline, `_file` or `_env`) and a command-line flag may replace.
+    public enum Secret: String, Sendable, Hashable, CaseIterable {
+        /// `mqtt.password` (the flag `--password-file`).
+        case mqttPassword = "mqtt.password"
+        /// `meter.key` (the flag `--key`).
+        case meterKey = "meter.key"
+        /// `http.token`.
+        case httpToken = "http.token"
+    }
+
     /// Reads and checks a configuration file.
+    /// - Parameters:
+    ///   - givenElsewhere: secrets a flag gives instead: the file's form of them is still checked, but its
+    ///     `_file` is not read nor its `_env` required (a service may not be able to read the file's choice).
     /// - Throws: ``ConfigurationError`` listing every problem.
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws(ConfigurationError) -> Settings
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            givenElsewhere: Set<Secret> = []) throws(ConfigurationError) -> Settings
     {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigurationError(["\(path): cannot read the file (does it exist, and may p1mqtt read it?)"])
+        let data: [UInt8]
+        switch SecretFile.bytes(path) {
+        case .success(let bytes): data = bytes
+        case .failure(let problem): throw ConfigurationError(["\(path): cannot read the configuration file: \(problem)"])
         }
-        return try parse(data, name: path, environment: environment)
+        return try parse(Data(data), name: path, environment: environment, givenElsewhere: givenElsewhere)
     }
 
     /// Checks a configuration document.
     public static func parse(_ data: Data, name: String = "configuration",
-                             environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws(ConfigurationError) -> Settings
+                             environment: [String: String] = ProcessInfo.processInfo.environment,
+                             givenElsewhere: Set<Secret> = []) throws(ConfigurationError) -> Settings
     {
+        let syntax = JSONSyntaxCheck.problems(in: Array(data))
+        if !syntax.isEmpty { throw ConfigurationError(syntax.map { "\(name): \($0)" }) }
         let root: JSONValue
         do {
             root = try JSONDecoder().decode(JSONValue.self, from: data)
@@ -29,7 +46,7 @@ public enum ConfigurationFile {
         } catch {
             throw ConfigurationError(["\(name): not valid JSON: \(error)"])
         }
-        var reader = Reader(environment: environment)
+        var reader = Reader(environment: environment, givenElsewhere: givenElsewhere)
         let settings = reader.read(root)
         if !reader.problems.isEmpty { throw ConfigurationError(reader.problems) }
         return settings
@@ -39,6 +56,7 @@ public enum ConfigurationFile {
 /// Walks the document, collecting problems instead of stopping at the first.
 private struct Reader {
     let environment: [String: String]
+    let givenElsewhere: Set<ConfigurationFile.Secret>
     var problems: [String] = []
 
     mutating func read(_ root: JSONValue) -> Settings {
@@ -99,7 +117,7 @@ private struct Reader {
         if let http = section(object, "http") {
             check(http, "http", allowed: ["listen", "token", "token_file", "token_env", "health_window"])
             if let listen = string(http, "listen", path: "http.listen") {
-                if case .failure(let problem) = BrokerAddress.parse(listen, defaultPort: 8080) {
+                if case .failure(let problem) = BrokerAddress.parseListen(listen) {
                     problems.append("http.listen: \(problem)")
                 }
                 settings.httpListen = listen
@@ -236,6 +254,7 @@ private struct Reader {
                         continue
                     }
                     if let problem = TopicMap.problem(with: target) { problems.append("topics.rename.\(key): \(problem)") }
+                    if let problem = ValueNames.problem(with: key, use: .rename) { problems.append("topics.rename: \(problem)") }
                     settings.renames[key] = target
                 }
             } else {
@@ -251,6 +270,9 @@ private struct Reader {
                 }
                 return names.count == list.count ? names : nil
             }()
+            for name in names ?? [] {
+                if let problem = ValueNames.problem(with: name, use: .disable) { problems.append("topics.disable: \(problem)") }
+            }
             if let names { settings.disabled = Set(names) } else {
                 problems.append("topics.disable: expected a list of keys, OBIS codes or groups, got \(disabled.described)")
             }
@@ -265,6 +287,7 @@ private struct Reader {
                         problems.append("topics.intervals.\(key): expected a number of seconds ≥ 0, got \(seconds.described)")
                         continue
                     }
+                    if let problem = ValueNames.problem(with: key, use: .interval) { problems.append("topics.intervals: \(problem)") }
                     settings.intervals[key] = value
                 }
             } else {
@@ -273,6 +296,12 @@ private struct Reader {
         }
         if let change = bool(topics, "only_on_change", path: "topics.only_on_change") { settings.onlyOnChange = change }
         if let guarded = bool(topics, "guard_registers", path: "topics.guard_registers") { settings.guardRegisters = guarded }
+        // p1mqtt's own topics, by what they carry.
+        var own = ["status": "status", "statistics": "stats"]
+        if let telegram = settings.telegramTopic { own["telegram"] = telegram }
+        if let raw = settings.rawTopic { own["raw telegram"] = raw }
+        problems += ValueNames.renameCollisions(settings.renames, disabled: settings.disabled, base: settings.baseTopic,
+                                                ownTopics: own)
     }
 
     // MARK: - Typed access
@@ -280,7 +309,7 @@ private struct Reader {
     private mutating func check(_ object: [String: JSONValue], _ path: String, allowed: [String]) {
         for key in object.keys.sorted() where !allowed.contains(key) {
             let field = path.isEmpty ? key : "\(path).\(key)"
-            if let suggestion = allowed.min(by: { distance(key, $0) < distance(key, $1) }), distance(key, suggestion) <= 3 {
+            if let suggestion = allowed.min(by: { editDistance(key, $0) < editDistance(key, $1) }), editDistance(key, suggestion) <= 3 {
                 problems.append("\(field): unknown setting; did you mean \"\(suggestion)\"?")
             } else {
                 problems.append("\(field): unknown setting; \(path.isEmpty ? "the file" : path) accepts \(allowed.filter { !$0.hasPrefix("$") && $0 != "comment" }.joined(separator: ", "))")
@@ -377,35 +406,30 @@ private struct Reader {
             problems.append("\(section): give only one of \(sources.joined(separator: ", "))")
             return nil
         }
-        if let inline = string(object, key, path: "\(section).\(key)") { return inline }
-        if let path = string(object, "\(key)_file", path: "\(section).\(key)_file") {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                problems.append("\(section).\(key)_file: cannot read \(path)")
+        let inline = string(object, key, path: "\(section).\(key)")
+        let file = string(object, "\(key)_file", path: "\(section).\(key)_file")
+        let variable = string(object, "\(key)_env", path: "\(section).\(key)_env")
+        // A flag replaces the file's secret: reading the file's choice could only fail where the flag is the fix.
+        if let secret = ConfigurationFile.Secret(rawValue: "\(section).\(key)"), givenElsewhere.contains(secret) {
+            return nil
+        }
+        if let inline { return inline }
+        if let file {
+            switch SecretFile.text(file) {
+            case .success(let text): return text
+            case .failure(let problem):
+                problems.append("\(section).\(key)_file: cannot read \(file): \(problem)")
                 return nil
             }
-            return Settings.secretFileText(Array(data))
         }
-        if let name = string(object, "\(key)_env", path: "\(section).\(key)_env") {
-            guard let value = environment[name], !value.isEmpty else {
-                problems.append("\(section).\(key)_env: the environment variable \(name) is not set")
+        if let variable {
+            guard let value = environment[variable], !value.isEmpty else {
+                problems.append("\(section).\(key)_env: the environment variable \(variable) is not set")
                 return nil
             }
             return value
         }
         return nil
-    }
-
-    private func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        var previous = Array(0...b.count)
-        for (i, x) in a.enumerated() {
-            var current = [i + 1]
-            for (j, y) in b.enumerated() {
-                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
-            }
-            previous = current
-        }
-        return previous[b.count]
     }
 }
 

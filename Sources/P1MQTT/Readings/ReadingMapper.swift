@@ -202,6 +202,14 @@ public enum ReadingMapper {
         }
     }
 
+    /// The keys of an M-Bus device's values below (with `flow` from ``FlowEstimator``), for checking names in
+    /// the configuration; catalogue keys of scope `.mbus` are accepted too.
+    public static let deviceKeys: Set<String> = ["reading", "reading_time", "equipment_id", "device_type", "valve_position",
+                                                 "breaker_state", "flow"]
+
+    /// The kinds in device segments (``deviceSegment(_:)``): `gas` in `gas_1`; `mbus` when the type is not sent.
+    public static let deviceKinds: Set<String> = ["electricity", "gas", "heat", "warm_water", "water", "cooling", "mbus"]
+
     private static func append(_ device: MBusDevice, to readings: inout [Reading]) {
         guard !device.isPlaceholder, let number = device.reading else { return }
         let segment = deviceSegment(device)
