@@ -109,7 +109,30 @@ struct ConfigurationTests {
                     expected: ["mqtt.password_env: the environment variable P1MQTT_TEST_EMPTY is not set"],
                     environment: ["P1MQTT_TEST_EMPTY": ""]),
         BadDocument(name: "password_file that does not exist", json: #"{"mqtt": {"password_file": "/nonexistent/p1mqtt/pw"}}"#,
-                    expected: ["mqtt.password_file: cannot read /nonexistent/p1mqtt/pw"]),
+                    expected: ["mqtt.password_file: cannot read /nonexistent/p1mqtt/pw: no such file"]),
+        BadDocument(name: "key_file that is a directory", json: #"{"meter": {"key_file": "/tmp"}}"#,
+                    expected: ["meter.key_file: cannot read /tmp: it is a directory, not a file"]),
+        BadDocument(name: "a misspelt key in topics.rename", json: #"{"topics": {"rename": {"power_imprt": "p"}}}"#,
+                    expected: [#"topics.rename: "power_imprt" is not a key, path or OBIS code p1mqtt publishes; did you mean "power_import"?"#]),
+        BadDocument(name: "a misspelt group in topics.disable", json: #"{"topics": {"disable": ["phase", "gas_1", "mbus"]}}"#,
+                    expected: [#"topics.disable: "phase" is not a key, path, OBIS code or group p1mqtt publishes; did you mean "phases"?"#]),
+        BadDocument(name: "an unknown device in a path", json: #"{"topics": {"disable": ["gsa_1/reading"]}}"#,
+                    expected: [#"topics.disable: "gsa_1/reading": "gsa_1" is not an M-Bus device (those are gas_1, water_2, heat_1 …); did you mean "gas_1/reading"?"#]),
+        BadDocument(name: "an OBIS code in topics.intervals", json: #"{"topics": {"intervals": {"1-0:1.7.0": 5}}}"#,
+                    expected: [#"topics.intervals: "1-0:1.7.0": intervals are set by key or path (such as power_import or gas_1/reading), not by OBIS code"#]),
+        BadDocument(name: "a misspelt key in topics.intervals", json: #"{"topics": {"intervals": {"gas_1/readin": 5}}}"#,
+                    expected: [#"topics.intervals: "gas_1/readin" is not a key or path p1mqtt publishes; did you mean "gas_1/reading"?"#]),
+        BadDocument(name: "a rename onto another value's topic",
+                    json: #"{"topics": {"rename": {"energy_import_tariff_1": "power_import"}}}"#,
+                    expected: [#"topics.rename.energy_import_tariff_1: "p1mqtt/power_import" is where power_import is published; choose another topic (or rename or disable power_import too)"#]),
+        BadDocument(name: "two renames onto one topic", json: #"{"topics": {"rename": {"power_import": "/home/p", "1-0:2.7.0": "/home/p"}}}"#,
+                    expected: [#"topics.rename: 1-0:2.7.0 and power_import both go to "home/p"; each value needs a topic of its own"#]),
+        BadDocument(name: "a rename onto p1mqtt's own topic", json: #"{"topics": {"base": "m", "rename": {"power_import": "/m/status"}}}"#,
+                    expected: [#"topics.rename.power_import: "m/status" is p1mqtt's own status topic; choose another"#]),
+        BadDocument(name: "http.listen with a scheme", json: #"{"http": {"listen": "http://127.0.0.1:8080"}}"#,
+                    expected: ["http.listen: 'http://127.0.0.1:8080': give HOST:PORT to listen on, such as 127.0.0.1:8080, without http://"]),
+        BadDocument(name: "http.listen with a port out of range", json: #"{"http": {"listen": "70000"}}"#,
+                    expected: ["http.listen: port 70000 is out of range (1…65535)"]),
         BadDocument(name: "unknown meter variant", json: #"{"meter": {"variant": "dsmr9"}}"#,
                     expected: [#"meter.variant: unknown variant "dsmr9"; use one of \#(MeterVariant.allCases.map(\.rawValue).joined(separator: ", "))"#]),
         BadDocument(name: "bad broker address", json: #"{"mqtt": {"broker": "localhost:http"}}"#,
@@ -176,19 +199,85 @@ struct ConfigurationTests {
         }
     }
 
-    @Test("invalid JSON is one problem naming the document")
-    func invalidJSON() throws {
-        for text in [#"{"mqtt": "#, "", "{mqtt: 1}", #"{"mqtt": {"broker": "a"}"#] {
-            do {
-                _ = try ConfigurationFile.parse(Data(text.utf8), name: "p1mqtt.json", environment: [:])
-                Issue.record("\(text.debugDescription) parsed")
-            } catch {
-                #expect(error.problems.count == 1, "\(error.problems)")
-                // The reason after the prefix is Foundation's own wording.
-                #expect(error.problems.first?.hasPrefix("p1mqtt.json: not valid JSON: ") == true, "\(error.problems)")
-                #expect(error.description == error.problems.joined(separator: "\n"))
-            }
+    @Test("a JSON syntax error is one problem with its line, its column and a hint",
+          arguments: [
+            ("{\n  \"mqtt\": {\n    \"broker\": \"x\"\n    \"username\": \"u\"\n  }\n}",
+             "line 4, column 5: expected ',' or '}' after a value, found '\"' (is a comma missing at the end of the line before?)"),
+            ("{\n  // the meter\n  \"source\": \"simulator\"\n}",
+             "line 2, column 3: expected a key in double quotes, found '/' (JSON has no comments; use a \"comment\" key at the top level, or remove it)"),
+            ("{'source': 'simulator'}", "line 1, column 2: expected a key in double quotes, found a single quote (JSON strings and keys take double quotes)"),
+            ("{mqtt: 1}", "line 1, column 2: expected a key in double quotes, found 'm' (text and keys need double quotes; true, false and null are lower-case)"),
+            ("{\"source\": \"simulator\"}}", "line 1, column 24: '}' after the end of the document (one '}' too many, or a missing '{'?)"),
+            ("{\"mqtt\": {\"broker\": \"x\",}}", "line 1, column 25: a ',' before '}' (JSON allows no comma after the last member: remove it)"),
+            ("{\"topics\": {\"disable\": [\"phases\",]}}", "line 1, column 34: a ',' before ']' (JSON allows no comma after the last item: remove it)"),
+            ("{\"mqtt\": ", "line 1, column 10: the document ends where a value should be (is something cut off?)"),
+            ("{\"mqtt\": {\"broker\": \"a\"}", "line 1, column 25: the document ends inside an object (a '}' is missing)"),
+            ("{\"source\": \"simulator}\n", "line 1, column 23: a line break inside a string (is a closing '\"' missing?)"),
+            ("{\"mqtt\": {\"keepalive\": 030}}", "line 1, column 24: a number with a leading zero (write 8, not 08)"),
+            ("{\"logging\": {\"level\": True}}", "line 1, column 23: expected a value, found 'T' (text and keys need double quotes; true, false and null are lower-case)"),
+            ("", "line 1, column 1: the file is empty; a configuration is a JSON object ({ … })"),
+          ])
+    func jsonSyntaxError(text: String, expected: String) {
+        #expect(Self.problems(text) == ["configuration: \(expected)"])
+    }
+
+    @Test("a key given twice in one object is refused, each repeat named with both places")
+    func duplicateKeys() {
+        let text = "{\"source\": \"serial:/dev/ttyUSB0\",\n \"mqtt\": {\"broker\": \"a\", \"broker\": \"b\"},\n \"source\": \"simulator\"}"
+        #expect(Self.problems(text) == [
+            #"configuration: line 2, column 26: the key "broker" appears twice in one object (first at line 2, column 11); only one can count"#,
+            #"configuration: line 3, column 2: the key "source" appears twice in one object (first at line 1, column 2); only one can count"#,
+        ])
+        // The same key in different objects is fine.
+        #expect(Self.problems(#"{"mqtt": {"username": "a"}, "http": {"health_window": 60, "token": null}, "logging": {"level": "info"}}"#) == nil)
+    }
+
+    @Test("hostile documents: deep nesting is one problem, not a crash; a byte-order mark is accepted")
+    func hostileDocuments() throws {
+        let deep = String(repeating: "[", count: 100_000)
+        #expect(Self.problems(deep) == ["configuration: line 1, column 65: nested deeper than 64 levels"])
+        let withMark = Data([0xEF, 0xBB, 0xBF] + Array(#"{"source": "simulator"}"#.utf8))
+        #expect(try ConfigurationFile.parse(withMark, environment: [:]).source == "simulator")
+    }
+
+    @Test("a secret a flag gives instead is not read from the file's _file or _env, but its form is still checked")
+    func secretsGivenElsewhere() throws {
+        let text = #"{"mqtt": {"password_file": "/nonexistent/pw"}, "meter": {"key_env": "P1MQTT_TEST_UNSET_KEY"}}"#
+        let settings = try ConfigurationFile.parse(Data(text.utf8), environment: [:], givenElsewhere: [.mqttPassword, .meterKey])
+        #expect(settings.password == nil)
+        #expect(settings.key == nil)
+        #expect(throws: ConfigurationError.self) {
+            _ = try ConfigurationFile.parse(Data(text.utf8), environment: [:], givenElsewhere: [.mqttPassword])
         }
+        let both = #"{"mqtt": {"password": "x", "password_file": "/nonexistent/pw"}}"#
+        do {
+            _ = try ConfigurationFile.parse(Data(both.utf8), environment: [:], givenElsewhere: [.mqttPassword])
+            Issue.record("two password sources accepted")
+        } catch {
+            #expect(error.problems == ["mqtt: give only one of password, password_file"])
+        }
+    }
+
+    @Test("names that match values are accepted: keys, paths, OBIS codes, unknown-line keys, groups and devices")
+    func goodValueNames() {
+        let text = #"""
+            {"topics": {
+              "rename": {"gas_1/reading": "/home/gas", "1-0:1.8.1": "t1", "obis_1_0_99_99_9": "x", "water_2/reading": "w",
+                         "voltage_l1": "voltage_l2", "1-0:1.8.2": "energy_import_tariff_2"},
+              "disable": ["phases", "gas", "heat_3", "reactive_power", "0-1:24.2.1", "text_message", "derived", "voltage_l2"],
+              "intervals": {"power_import": 0, "gas_1/reading": 300, "flow": 60}
+            }}
+            """#
+        #expect(Self.problems(text) == nil)
+    }
+
+    @Test("http.listen: HOST:PORT, a HOST alone on port 8080, a PORT alone on this machine only")
+    func listenAddresses() throws {
+        #expect(try BrokerAddress.parseListen("8081").get() == BrokerAddress(host: "127.0.0.1", port: 8081))
+        #expect(try BrokerAddress.parseListen("localhost").get() == BrokerAddress(host: "localhost", port: 8080))
+        #expect(try BrokerAddress.parseListen("0.0.0.0:9000").get() == BrokerAddress(host: "0.0.0.0", port: 9000))
+        #expect(try BrokerAddress.parseListen("[::1]:9001").get() == BrokerAddress(host: "::1", port: 9001))
+        #expect(throws: BrokerAddressProblem.self) { try BrokerAddress.parseListen("0").get() }
     }
 
     @Test("load(path:) names a file that cannot be read")
@@ -199,7 +288,7 @@ struct ConfigurationTests {
         do {
             _ = try ConfigurationFile.load(path: "/nonexistent/p1mqtt.json", environment: [:])
         } catch {
-            #expect(error.problems == ["/nonexistent/p1mqtt.json: cannot read the file (does it exist, and may p1mqtt read it?)"])
+            #expect(error.problems == ["/nonexistent/p1mqtt.json: cannot read the configuration file: no such file"])
         }
     }
 
@@ -657,5 +746,43 @@ private extension Result {
     var value: Success? {
         if case .success(let value) = self { return value }
         return nil
+    }
+}
+
+@Suite("Value names in the configuration")
+struct ValueNamesTests {
+    @Test("every value the example telegrams publish can be renamed, throttled and switched off by its names and groups")
+    func everyPublishedValueIsNameable() throws {
+        var flows = FlowEstimator()
+        var seen = 0
+        for name in VariantTelegramFixtures.files {
+            let telegram = try VariantTelegramFixtures.decode(name)
+            let readings = ReadingMapper.readings(of: telegram)
+            for reading in readings + flows.flows(from: readings) {
+                let value = reading.value
+                seen += 1
+                for use in [ValueNames.Use.rename, .interval, .disable] {
+                    #expect(ValueNames.problem(with: value.path, use: use) == nil, "\(name): \(value.path)")
+                    #expect(ValueNames.problem(with: value.key, use: use) == nil, "\(name): \(value.key)")
+                }
+                if let code = value.code {
+                    #expect(ValueNames.problem(with: code.description, use: .disable) == nil, "\(name): \(code)")
+                }
+                for group in value.groups + (value.device.map { [$0] } ?? []) {
+                    #expect(ValueNames.problem(with: group, use: .disable) == nil, "\(name): group \(group)")
+                }
+            }
+        }
+        #expect(seen > 300)
+    }
+
+    @Test("every M-Bus kind's device segment is a device name")
+    func deviceSegments() {
+        for type in [nil] + Array(0...20) {
+            var device = MBusDevice(channel: 2)
+            device.deviceType = type
+            let segment = ReadingMapper.deviceSegment(device)
+            #expect(ValueNames.deviceSegment(segment), "\(segment)")
+        }
     }
 }

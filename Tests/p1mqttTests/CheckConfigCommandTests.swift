@@ -49,4 +49,38 @@ struct CheckConfigCommandTests {
         #expect(result.stderr.contains("source: cannot open /nonexistent/capture.txt"))
         #expect(!result.stderr.contains("MQTT"))
     }
+
+    @Test func theSummaryShowsTheWebServerTheHistoryAndWhatIsOff() throws {
+        let path = try write(#"{"http": {"listen": "8081", "token": "0123456789abcdef0"}, "history": {"data_dir": "/var/lib/p1mqtt"}, "topics": {"stats_interval": 0}, "replay": {"loop": true}}"#)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = try CommandRunner.run(["check-config", "--config", path])
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains("web: http://127.0.0.1:8081/, token ***, healthy within 60.0 s"))
+        #expect(lines.contains("history: /var/lib/p1mqtt, keep 48 hours, 14 days, 24 months"))
+        #expect(lines.contains { $0.hasPrefix("replay: ") && $0.contains("loop on; stats off;") })
+        #expect(!result.stdout.contains("0123456789abcdef0"))
+        let defaults = try CommandRunner.run(["check-config"])
+        #expect(defaults.stdout.contains("web: off\nhistory: off (nothing is written to disk)"))
+    }
+
+    @Test func flagsReplaceTheFilesSecretsWithoutReadingThem() throws {
+        // What a service sees: the file names secrets it may not read, the unit gives its own on the command line.
+        let config = try write(#"{"mqtt": {"password_file": "/nonexistent/mqtt-password"}, "meter": {"key_file": "/nonexistent/meter.key"}}"#)
+        let password = try write("secret\n")
+        defer {
+            try? FileManager.default.removeItem(atPath: config)
+            try? FileManager.default.removeItem(atPath: password)
+        }
+        let result = try CommandRunner.run(["run", "--config", config, "--password-file", password,
+                                            "--key", "000102030405060708090A0B0C0D0E0F", "--broker", "none",
+                                            "--source", "file:" + CommandRunner.example("dsmr5.txt"), "--exit-at-end"], timeout: 30)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.stderr.contains("cannot read"))
+        // Without the flags the same file is refused, naming the file and why.
+        let refused = try CommandRunner.run(["run", "--config", config, "--broker", "none"], timeout: 30)
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("mqtt.password_file: cannot read /nonexistent/mqtt-password: no such file"))
+        #expect(refused.stderr.contains("meter.key_file: cannot read /nonexistent/meter.key: no such file"))
+    }
 }

@@ -205,7 +205,8 @@ enum JSONSyntaxCheck {
         }
 
         func describe(_ at: Int) -> String {
-            at < bytes.count ? "'\(printable(bytes[at]))'" : "the end"
+            guard at < bytes.count else { return "the end" }
+            return bytes[at] == UInt8(ascii: "'") ? "a single quote" : "'\(printable(bytes[at]))'"
         }
 
         func failure(at: Int, _ message: String) -> Failure {

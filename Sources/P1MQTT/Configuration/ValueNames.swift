@@ -10,7 +10,11 @@ import Mapping
 /// `phases`, `derived`, `mbus`, an M-Bus kind or device such as `gas` or `gas_1`).
 enum ValueNames {
     /// Every key of the electricity meter's values, derived ones included.
-    static let meterKeys: Set<String> = Set(ObisCatalogue.definitions.filter { $0.scope != .mbus }.map(\.key))
+    static let meterKeys: Set<String> = Set(ObisCatalogue.definitions.filter { $0.scope != .mbus }.flatMap { definition in
+        // A value sent with its own time stamp (a peak and when it happened) publishes the time as `<key>_time`.
+        if case .timestampedNumber = definition.layout { return [definition.key, "\(definition.key)_time"] }
+        return [definition.key]
+    })
 
     /// Every key of an M-Bus device's values.
     static let deviceKeys: Set<String> =
