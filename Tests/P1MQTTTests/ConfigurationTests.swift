@@ -350,6 +350,31 @@ struct ConfigurationTests {
         #expect(checked > 40)
     }
 
+    @Test("the schema and the field table in docs/configuration.md list the same settings")
+    func schemaMatchesDocumentation() throws {
+        let url = Self.repositoryRoot.appendingPathComponent("config/p1mqtt.schema.json")
+        let schema = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        var inSchema: Set<String> = []
+        func collect(_ properties: [String: Any], _ prefix: String) {
+            for (key, value) in properties where key != "$schema" && key != "comment" {
+                let path = prefix.isEmpty ? key : "\(prefix).\(key)"
+                inSchema.insert(path)
+                if let nested = (value as? [String: Any])?["properties"] as? [String: Any] { collect(nested, path) }
+            }
+        }
+        collect(try #require(schema["properties"] as? [String: Any]), "")
+        let documentation = try String(contentsOf: Self.repositoryRoot.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        // Rows of "Every field at a glance": | [`mqtt.tls.ca_file`](#…) | …
+        var inTable: Set<String> = []
+        for line in documentation.split(separator: "\n") where line.hasPrefix("| [`") {
+            if let end = line.dropFirst(4).firstIndex(of: "`") { inTable.insert(String(line[line.index(line.startIndex, offsetBy: 4)..<end])) }
+        }
+        // Sections (objects) are in the schema; the table lists their fields (and mqtt.tls itself).
+        let sections: Set<String> = ["connection", "meter", "mqtt", "topics", "replay", "homeassistant", "http", "history", "logging"]
+        #expect(inSchema.subtracting(sections).subtracting(inTable).sorted() == [], "in the schema, not in the docs' table")
+        #expect(inTable.subtracting(inSchema).sorted() == [], "in the docs' table, not in the schema")
+    }
+
     @Test("an empty document gives the defaults")
     func emptyDocument() throws {
         #expect(try Self.parse("{}") == Settings())
