@@ -16,7 +16,7 @@ struct RunCommand: AsyncParsableCommand {
             built-in simulated meter to localhost:1883 under p1mqtt/.
 
             Sources (--source):
-              simulator[:PROFILE]        the built-in simulated DSMR 5 meter with a gas meter
+              simulator[:PROFILE]        the built-in simulated meter: dsmr5 (default, with gas), belgium, luxembourg, dsmr22
               file:PATH                  replay a capture (paced by --rate)
               -                          read standard input
               serial:DEVICE[@SETTINGS]   a USB P1 cable; settings auto (default), 115200/8N1, 9600/7E1, 115200/7E1
@@ -88,7 +88,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Keep the local history (hours, days, months) in this directory.", valueName: "path"))
     var dataDir: String?
 
-    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "level"))
+    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String?
 
     func run() async throws {
