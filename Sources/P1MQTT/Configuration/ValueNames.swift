@@ -36,9 +36,16 @@ enum ValueNames {
 
     /// Why `name` matches nothing p1mqtt publishes, with the closest known name; nil when it can match.
     static func problem(with name: String, use: Use) -> String? {
+        if let code = ObisCode(name), code.description != name {
+            // Matching compares the canonical form: "1-0:1.8.1*255" would never match.
+            return "\"\(name)\": write the OBIS code as \(code.description)"
+        }
         if isKnown(name, use: use) { return nil }
         if use == .interval, ObisCode(name) != nil {
             return "\"\(name)\": intervals are set by key or path (such as power_import or gas_1/reading), not by OBIS code"
+        }
+        if use != .interval, ObisCode("1-0:\(name)") != nil {
+            return "\"\(name)\": an OBIS code needs all five groups, such as 1-0:\(name) (electricity) or 0-1:\(name) (M-Bus channel 1)"
         }
         var candidates = meterKeys.union(deviceKeys)
         if use == .disable { candidates.formUnion(groups) }
@@ -48,7 +55,8 @@ enum ValueNames {
             if deviceSegment(device) {
                 candidates = Set(deviceKeys.map { "\(device)/\($0)" })
             } else {
-                let suggestion = closest(to: device, in: ReadingMapper.deviceKinds.map { "\($0)_1" })
+                let channel = device.lastIndex(of: "_").map { String(device[device.index(after: $0)...]) } ?? "1"
+                let suggestion = closest(to: device, in: ReadingMapper.deviceKinds.map { "\($0)_\(channel)" })
                 return "\"\(name)\": \"\(device)\" is not an M-Bus device (those are gas_1, water_2, heat_1 …)"
                     + (suggestion.map { "; did you mean \"\($0)/\(key)\"?" } ?? "")
             }
