@@ -68,6 +68,13 @@ struct CheckConfigCommand: ParsableCommand {
         } else {
             lines.append("web: off")
         }
+        if let listen = settings.relayListen {
+            let address = (try? BrokerAddress.parseListen(listen, defaultPort: BrokerAddress.defaultRelayPort).get())
+                .map { "\($0.host.contains(":") ? "[\($0.host)]" : $0.host):\($0.port)" } ?? listen
+            lines.append("relay: telegrams to TCP clients on \(address)")
+        } else {
+            lines.append("relay: off")
+        }
         if let directory = settings.dataDirectory {
             lines.append("history: \(directory), keep \(settings.keepHours) hours, \(settings.keepDays) days, \(settings.keepMonths) months")
         } else {

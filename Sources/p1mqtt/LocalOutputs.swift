@@ -3,8 +3,8 @@ import P1MQTT
 import P1MQTTWeb
 import ServiceLifecycle
 
-/// The optional outputs besides MQTT, built from the settings: the history (with a data directory) and the
-/// web page and API (with a listen address).
+/// The optional outputs besides MQTT, built from the settings: the history (with a data directory), the
+/// telegram relay (with its listen address) and the web page and API (with a listen address).
 struct LocalOutputs {
     /// Observers the bridge feeds with every telegram.
     var observers: [any TelegramObserver] = []
@@ -18,6 +18,18 @@ struct LocalOutputs {
             let recorder = HistoryRecorder(directory: directory, retention: retention, logger: logger)
             history = recorder
             observers.append(recorder)
+        }
+        if let listen = settings.relayListen {
+            let address: BrokerAddress
+            switch BrokerAddress.parseListen(listen, defaultPort: BrokerAddress.defaultRelayPort) {
+            case .success(let parsed): address = parsed
+            case .failure(let problem): throw ConfigurationError(["relay.listen: \(problem)"])
+            }
+            do {
+                observers.append(try TelegramRelay(host: address.host, port: address.port, logger: logger))
+            } catch {
+                throw ConfigurationError(["relay: \(error)"])
+            }
         }
         if let listen = settings.httpListen {
             let address: BrokerAddress

@@ -85,6 +85,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Serve the local web page and API on HOST:PORT, e.g. 127.0.0.1:8080 (a PORT alone: this machine only).", valueName: "host:port"))
     var http: String?
 
+    @Option(help: ArgumentHelp("Serve every accepted telegram to TCP clients on HOST:PORT, like ser2net, for other P1 readers (a PORT alone: this machine only).", valueName: "host:port"))
+    var relay: String?
+
     @Option(help: ArgumentHelp("Keep the local history (hours, days, months) in this directory.", valueName: "path"))
     var dataDir: String?
 
@@ -174,6 +177,12 @@ struct RunCommand: AsyncParsableCommand {
         if let http {
             if case .failure(let problem) = BrokerAddress.parseListen(http) { problems.append("--http: \(problem)") }
             settings.httpListen = http
+        }
+        if let relay {
+            if case .failure(let problem) = BrokerAddress.parseListen(relay, defaultPort: BrokerAddress.defaultRelayPort) {
+                problems.append("--relay: \(problem)")
+            }
+            settings.relayListen = relay
         }
         if let dataDir {
             if dataDir.isEmpty { problems.append("--data-dir: give a directory") }

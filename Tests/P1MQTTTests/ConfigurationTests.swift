@@ -133,7 +133,9 @@ struct ConfigurationTests {
         BadDocument(name: "a rename onto p1mqtt's own topic", json: #"{"topics": {"base": "m", "rename": {"power_import": "/m/status"}}}"#,
                     expected: [#"topics.rename.power_import: "m/status" is p1mqtt's own status topic; choose another"#]),
         BadDocument(name: "http.listen with a scheme", json: #"{"http": {"listen": "http://127.0.0.1:8080"}}"#,
-                    expected: ["http.listen: 'http://127.0.0.1:8080': give HOST:PORT to listen on, such as 127.0.0.1:8080, without http://"]),
+                    expected: ["http.listen: 'http://127.0.0.1:8080': give HOST:PORT to listen on, such as 127.0.0.1:8080, without a scheme (http://)"]),
+        BadDocument(name: "relay.listen with a scheme", json: #"{"relay": {"listen": "tcp://0.0.0.0:2000"}}"#,
+                    expected: ["relay.listen: 'tcp://0.0.0.0:2000': give HOST:PORT to listen on, such as 127.0.0.1:2000, without a scheme (tcp://)"]),
         BadDocument(name: "http.listen with a port out of range", json: #"{"http": {"listen": "70000"}}"#,
                     expected: ["http.listen: port 70000 is out of range (1…65535)"]),
         BadDocument(name: "unknown meter variant", json: #"{"meter": {"variant": "dsmr9"}}"#,
@@ -373,7 +375,7 @@ struct ConfigurationTests {
             if let end = line.dropFirst(4).firstIndex(of: "`") { inTable.insert(String(line[line.index(line.startIndex, offsetBy: 4)..<end])) }
         }
         // Sections (objects) are in the schema; the table lists their fields (and mqtt.tls itself).
-        let sections: Set<String> = ["connection", "meter", "mqtt", "topics", "replay", "homeassistant", "http", "history", "logging"]
+        let sections: Set<String> = ["connection", "meter", "mqtt", "topics", "replay", "homeassistant", "http", "history", "relay", "logging"]
         #expect(inSchema.subtracting(sections).subtracting(inTable).sorted() == [], "in the schema, not in the docs' table")
         #expect(inTable.subtracting(inSchema).sorted() == [], "in the docs' table, not in the schema")
     }

@@ -38,13 +38,15 @@ public struct BrokerAddress: Sendable, Hashable {
 extension BrokerAddress {
     /// The default port of the web server.
     public static let defaultWebPort = 8080
+    /// The default port of the telegram relay (ser2net's usual one for a P1 port).
+    public static let defaultRelayPort = 2000
 
-    /// Parses where the web server listens: `HOST:PORT`, `[IPv6]:PORT`, `HOST` alone (port 8080), or `PORT`
+    /// Parses where a server listens: `HOST:PORT`, `[IPv6]:PORT`, `HOST` alone (on `defaultPort`), or `PORT`
     /// alone, which means this machine only (`127.0.0.1:PORT`, the safe choice) — rather than a host named
     /// "8080" on port 8080.
-    public static func parseListen(_ text: String) -> Result<BrokerAddress, BrokerAddressProblem> {
+    public static func parseListen(_ text: String, defaultPort: Int = defaultWebPort) -> Result<BrokerAddress, BrokerAddressProblem> {
         if text.contains("://") {
-            return .failure(BrokerAddressProblem("'\(text)': give HOST:PORT to listen on, such as 127.0.0.1:8080, without http://"))
+            return .failure(BrokerAddressProblem("'\(text)': give HOST:PORT to listen on, such as 127.0.0.1:\(defaultPort), without a scheme (\(text.prefix { $0 != ":" })://)"))
         }
         if !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }) {
             guard let port = Int(text), (1...65535).contains(port) else {
@@ -52,7 +54,7 @@ extension BrokerAddress {
             }
             return .success(BrokerAddress(host: "127.0.0.1", port: port))
         }
-        return parse(text, defaultPort: defaultWebPort)
+        return parse(text, defaultPort: defaultPort)
     }
 }
 

@@ -66,7 +66,7 @@ private struct Reader {
             return settings
         }
         check(object, "", allowed: ["source", "connection", "meter", "mqtt", "topics", "replay", "homeassistant", "logging", "http",
-                                    "history", "$schema", "comment"])
+                                    "history", "relay", "$schema", "comment"])
         if let connection = section(object, "connection") {
             check(connection, "connection", allowed: ["watchdog"])
             if let watchdog = integer(connection, "watchdog", path: "connection.watchdog", range: 5...86_400) {
@@ -117,7 +117,7 @@ private struct Reader {
         if let http = section(object, "http") {
             check(http, "http", allowed: ["listen", "token", "token_file", "token_env", "health_window"])
             if let listen = string(http, "listen", path: "http.listen") {
-                if case .failure(let problem) = BrokerAddress.parseListen(listen) {
+                if case .failure(let problem) = BrokerAddress.parseListen(listen, defaultPort: BrokerAddress.defaultWebPort) {
                     problems.append("http.listen: \(problem)")
                 }
                 settings.httpListen = listen
@@ -130,6 +130,15 @@ private struct Reader {
             }
             if let window = number(http, "health_window", path: "http.health_window", range: 5...86_400) {
                 settings.healthWindow = window
+            }
+        }
+        if let relay = section(object, "relay") {
+            check(relay, "relay", allowed: ["listen"])
+            if let listen = string(relay, "listen", path: "relay.listen") {
+                if case .failure(let problem) = BrokerAddress.parseListen(listen, defaultPort: BrokerAddress.defaultRelayPort) {
+                    problems.append("relay.listen: \(problem)")
+                }
+                settings.relayListen = listen
             }
         }
         if let history = section(object, "history") {

@@ -95,6 +95,9 @@ public struct Settings: Sendable, Hashable {
     public var httpToken: String?
     /// Seconds without a telegram after which `/healthz` reports unhealthy.
     public var healthWindow = 60.0
+    /// Where accepted telegrams are served to TCP clients (`127.0.0.1:2000`), like ser2net; nil (the default) for
+    /// no relay.
+    public var relayListen: String?
     /// The directory of the local history database; nil (the default) for no history.
     public var dataDirectory: String?
     /// How long hourly, daily and monthly history rows are kept.
