@@ -61,7 +61,7 @@ struct ConfigurationTests {
         BadDocument(name: "unknown top-level key close to a known one", json: #"{"mqt": {}}"#,
                     expected: [#"mqt: unknown setting; did you mean "mqtt"?"#]),
         BadDocument(name: "unknown top-level key far from every known one", json: #"{"brokerage": 1}"#,
-                    expected: ["brokerage: unknown setting; the file accepts source, connection, meter, mqtt, topics, replay, homeassistant, logging, http, history"]),
+                    expected: ["brokerage: unknown setting; the file accepts source, connection, meter, mqtt, topics, replay, homeassistant, logging, http, history, relay"]),
         BadDocument(name: "web and history settings out of range",
                     json: #"{"http": {"listen": "127.0.0.1:99999", "token": "short", "helth_window": 3}, "history": {"keep_hours": 0, "data_dir": ""}}"#,
                     expected: ["http.helth_window: unknown setting; did you mean \"health_window\"?",

@@ -61,7 +61,7 @@ struct CheckConfigCommandTests {
         #expect(lines.contains { $0.hasPrefix("replay: ") && $0.contains("loop on; stats off;") })
         #expect(!result.stdout.contains("0123456789abcdef0"))
         let defaults = try CommandRunner.run(["check-config"])
-        #expect(defaults.stdout.contains("web: off\nhistory: off (nothing is written to disk)"))
+        #expect(defaults.stdout.contains("web: off\nrelay: off\nhistory: off (nothing is written to disk)"))
     }
 
     @Test func flagsReplaceTheFilesSecretsWithoutReadingThem() throws {
