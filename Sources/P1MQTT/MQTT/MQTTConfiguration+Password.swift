@@ -17,25 +17,14 @@ extension MQTTConfiguration {
     /// - Throws: ``MQTTError`` with code ``MQTTError/Code/unreadableFile`` naming the file and the reason,
     ///   or when the file is empty.
     public static func readPassword(file: String) throws(MQTTError) -> String {
-        let descriptor = open(file, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw MQTTError(.unreadableFile, "cannot read the MQTT password file \(file): \(String(cString: strerror(errno)))")
+        var bytes: [UInt8]
+        switch SecretFile.bytes(file) {
+        case .success(let read): bytes = read
+        case .failure(let problem): throw MQTTError(.unreadableFile, "cannot read the MQTT password file \(file): \(problem)")
         }
-        defer { _ = close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw MQTTError(.unreadableFile, "cannot read the MQTT password file \(file): \(String(cString: strerror(errno)))")
-            }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-            // A password file is a line, not a data file: refuse to slurp something huge by mistake.
-            if bytes.count > 65535 {
-                throw MQTTError(.unreadableFile, "the MQTT password file \(file) is larger than 64 KiB; is it the right file?")
-            }
+        // A password file is a line, not a data file: refuse something huge read by mistake.
+        if bytes.count > 65535 {
+            throw MQTTError(.unreadableFile, "the MQTT password file \(file) is larger than 64 KiB; is it the right file?")
         }
         if bytes.last == UInt8(ascii: "\n") {
             bytes.removeLast()

@@ -47,7 +47,7 @@ struct MQTTConfigurationTests {
         let error = try #require(throws: MQTTError.self) { try MQTTConfiguration.readPassword(file: missing) }
         #expect(error.code == .unreadableFile)
         #expect(error.message.contains(missing))
-        #expect(error.message.contains("No such file"))
+        #expect(error.message.contains("no such file"))
 
         let empty = NSTemporaryDirectory() + "/p1mqtt-empty-\(UUID().uuidString)"
         try "\n".write(toFile: empty, atomically: true, encoding: .utf8)
