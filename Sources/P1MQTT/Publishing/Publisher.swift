@@ -38,6 +38,9 @@ public final class Publisher: Sendable {
         var discoveryShape: DiscoveryShape?
         /// The discovery configs in force, by topic, to re-send after a reconnect or Home Assistant restart.
         var discovery: [String: [UInt8]] = [:]
+        /// The config topics emptied with every discovery publication, sent before the configs: the other
+        /// mode's topics (see ``DiscoveryBuilder/messages(for:readings:)``) and switched-off values.
+        var discoveryDeletions: [String] = []
         /// Default topics already cleared because the value was renamed.
         var clearedDefaults: Set<String> = []
         /// The latest retained payload per topic, to put back after a broker restart.
@@ -168,10 +171,13 @@ public final class Publisher: Sendable {
     /// entities stay unavailable until they are discovered again and get a state.
     public func republish(to sink: some MessageSink) {
         ordering.withLock { _ in
-            let (discovery, messages) = state.withLock { state in
-                (state.discovery.map { DiscoveryMessage(topic: $0.key, payload: $0.value) }, state.retained.map { MQTTClient.Message(topic: $0.key, payload: $0.value) })
+            let (deletions, discovery, messages) = state.withLock { state in
+                (state.discoveryDeletions.map { DiscoveryMessage(topic: $0, payload: []) },
+                 state.discovery.map { DiscoveryMessage(topic: $0.key, payload: $0.value) },
+                 state.retained.map { MQTTClient.Message(topic: $0.key, payload: $0.value) })
             }
-            sendDiscovery(discovery, to: sink)
+            // Deletions first, for the reason given at DiscoveryBuilder.messages(for:readings:).
+            sendDiscovery(deletions + discovery, to: sink)
             send(messages, to: sink)
         }
     }
@@ -185,11 +191,20 @@ public final class Publisher: Sendable {
                                        availabilityTopic: options.availabilityTopic, hostName: options.hostName,
                                        statsTopic: options.statsTopic.map { options.topics.own($0) })
         var changed: [DiscoveryMessage] = []
+        var deletions: [String] = []
         for message in builder.messages(for: telegram, readings: readings) where state.discovery[message.topic] != message.payload {
+            // Deletions are always "changed", so they keep their place in the builder's order.
             changed.append(message)
-            // A cleared config is not re-sent after reconnects: its retained deletion stays on the broker.
-            state.discovery[message.topic] = message.payload.isEmpty ? nil : message.payload
+            if message.payload.isEmpty {
+                // Sent again, before the configs, whenever discovery is re-published: cheap, and the broker may
+                // hold the old config again by then (restored from its persistence file, or a run in the other mode).
+                deletions.append(message.topic)
+                state.discovery[message.topic] = nil
+            } else {
+                state.discovery[message.topic] = message.payload
+            }
         }
+        state.discoveryDeletions = deletions
         return changed
     }
 
