@@ -61,7 +61,12 @@ public struct Bridge: Service {
         if var mqtt = configuration.mqtt {
             mqtt.will = MQTTConfiguration.Will(topic: configuration.publish.availabilityTopic, payload: "offline",
                                                qos: 1, retain: true)
-            let mqttClient = try MQTTClient(configuration: mqtt, logger: logger) { client in publisher.connected(client) }
+            // Until a connection's hook has put the state on it, telegrams only update that state: otherwise the
+            // first telegram could go out on a fresh connection and again in the hook's re-publication.
+            publisher.disconnected()
+            let mqttClient = try MQTTClient(configuration: mqtt, logger: logger,
+                                            onConnect: { client in publisher.connected(client) },
+                                            onDisconnect: { _ in publisher.disconnected() })
             if let discovery = configuration.publish.discovery {
                 // Home Assistant announces a (re)start here; its entities need discovery and states again.
                 try mqttClient.subscribe(topic: discovery.birthTopic, qos: 0)

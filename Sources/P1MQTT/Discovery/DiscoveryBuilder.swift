@@ -51,8 +51,15 @@ public struct DiscoveryBuilder: Sendable {
         return TopicMap.segment("\(hostName)_\(topics.base)")
     }
 
-    /// The discovery messages for these readings: configs for published values, empty payloads for values
-    /// switched off in the configuration (so an entity from an earlier run disappears).
+    /// The discovery messages for these readings, in the order they must be sent: first empty payloads on the
+    /// config topics the *other* mode uses for the same devices and entities, then configs for published
+    /// values and empty payloads for values switched off in the configuration (so an entity from an earlier
+    /// run disappears).
+    ///
+    /// Both modes give an entity the same unique id, so after a switch of ``DiscoveryOptions/mode`` the old
+    /// mode's retained configs would make Home Assistant see every entity twice. Their deletions go first:
+    /// Home Assistant ignores a config whose unique id is already taken, and deleting the old config after the
+    /// new one would then remove the entity altogether.
     public func messages(for telegram: Telegram, readings: [Reading]) -> [DiscoveryMessage] {
         let meter = meterID(telegram)
         let meterDevice = "p1mqtt_\(meter)"
@@ -101,12 +108,13 @@ public struct DiscoveryBuilder: Sendable {
         }
         switch options.mode {
         case .entity:
-            return entities.map { entity in
-                DiscoveryMessage(topic: "\(options.prefix)/sensor/\(entity.device)/\(entity.key)/config",
-                                 payload: entity.topic == nil ? [] : entity.json)
+            let replaced = devices.keys.sorted().map { DiscoveryMessage(topic: deviceTopic($0), payload: []) }
+            return replaced + entities.map { entity in
+                DiscoveryMessage(topic: entityTopic(entity.device, entity.key), payload: entity.topic == nil ? [] : entity.json)
             }
         case .device:
-            return devices.keys.sorted().map { deviceID in
+            let replaced = entities.map { DiscoveryMessage(topic: entityTopic($0.device, $0.key), payload: []) }
+            return replaced + devices.keys.sorted().map { deviceID in
                 var json = JSONWriter(capacity: 8192)
                 json.beginObject()
                 json.key("dev")
@@ -125,9 +133,19 @@ public struct DiscoveryBuilder: Sendable {
                 }
                 json.endObject()
                 json.endObject()
-                return DiscoveryMessage(topic: "\(options.prefix)/device/\(deviceID)/config", payload: json.bytes)
+                return DiscoveryMessage(topic: deviceTopic(deviceID), payload: json.bytes)
             }
         }
+    }
+
+    /// An entity's config topic in entity mode.
+    private func entityTopic(_ device: String, _ key: String) -> String {
+        "\(options.prefix)/sensor/\(device)/\(key)/config"
+    }
+
+    /// A device's config topic in device mode.
+    private func deviceTopic(_ device: String) -> String {
+        "\(options.prefix)/device/\(device)/config"
     }
 
     /// What Home Assistant should make of a reading; nil for values it has no use for (unknown lines).

@@ -60,6 +60,7 @@ extension MQTTClient {
             case .lost(let error):
                 backoff.reset()
                 reported = nil
+                onDisconnect?(self)
                 logger.warning("MQTT: connection to \(configuration.endpoint) lost (\(error.message)); reconnecting")
                 continuation.yield(.connectionLost(error))
             case .failed(let error):

@@ -53,6 +53,9 @@ public final class MQTTClient: @unchecked Sendable {
     /// Runs on the network thread after every successful connect, before ``MQTTEvent/connected`` is
     /// delivered, with publishing already possible: the place to publish `online` and re-send retained state.
     public let onConnect: (@Sendable (MQTTClient) -> Void)?
+    /// Runs on the network thread after an established connection ended, before the next attempt (so before
+    /// the next ``onConnect``); not after ``stop()``.
+    public let onDisconnect: (@Sendable (MQTTClient) -> Void)?
 
     let continuation: AsyncStream<MQTTEvent>.Continuation
     let logger: Logger
@@ -122,10 +125,13 @@ public final class MQTTClient: @unchecked Sendable {
     ///     debug/trace level).
     ///   - onConnect: run on the network thread after every successful connect; see ``onConnect``. It
     ///     receives the client so it need not capture it.
+    ///   - onDisconnect: run on the network thread after an established connection was lost; see
+    ///     ``onDisconnect``.
     /// - Throws: ``MQTTError`` for an invalid configuration, unreadable TLS files, or when libmosquitto
     ///   cannot be set up.
     public init(configuration: MQTTConfiguration, logger: Logger = Logger(label: "p1mqtt.mqtt"),
-                onConnect: (@Sendable (MQTTClient) -> Void)? = nil) throws(MQTTError) {
+                onConnect: (@Sendable (MQTTClient) -> Void)? = nil,
+                onDisconnect: (@Sendable (MQTTClient) -> Void)? = nil) throws(MQTTError) {
         try configuration.validate()
         let initialisation = MosquittoLibrary.initialisation
         guard initialisation == MOSQ_ERR_SUCCESS.rawValue else {
@@ -145,6 +151,7 @@ public final class MQTTClient: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.onConnect = onConnect
+        self.onDisconnect = onDisconnect
         self.mosq = handle
         (events, continuation) = AsyncStream.makeStream(of: MQTTEvent.self,
                                                         bufferingPolicy: .bufferingNewest(Self.eventBufferSize))

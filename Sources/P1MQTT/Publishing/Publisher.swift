@@ -38,6 +38,12 @@ public final class Publisher: Sendable {
         var discoveryShape: DiscoveryShape?
         /// The discovery configs in force, by topic, to re-send after a reconnect or Home Assistant restart.
         var discovery: [String: [UInt8]] = [:]
+        /// The config topics emptied with every discovery publication, sent before the configs: the other
+        /// mode's topics (see ``DiscoveryBuilder/messages(for:readings:)``) and switched-off values.
+        var discoveryDeletions: [String] = []
+        /// False between ``Publisher/disconnected()`` and the next ``Publisher/connected(_:)``: telegrams then
+        /// only update the kept state, which `connected(_:)` sends in full.
+        var live = true
         /// Default topics already cleared because the value was renamed.
         var clearedDefaults: Set<String> = []
         /// The latest retained payload per topic, to put back after a broker restart.
@@ -91,7 +97,9 @@ public final class Publisher: Sendable {
         messages.reserveCapacity(readings.count + 2)
         var discovery: [DiscoveryMessage] = []
         var cleared: [String] = []
+        var live = true
         state.withLock { state in
+            live = state.live
             state.statistics.telegrams += 1
             if options.mapping.derivedValues { readings += state.flows.flows(from: readings) }
             if let discoveryOptions = options.discovery {
@@ -130,8 +138,11 @@ public final class Publisher: Sendable {
             }
         }
         for topic in cleared { sink.send(topic: topic, payload: [], qos: options.qos, retain: true) }
-        sendDiscovery(discovery, to: sink)
-        send(messages, to: sink)
+        // Not live: no connection, or a new one whose connect hook has yet to run. That hook sends the kept
+        // discovery and retained state, this telegram's included; sending them here too would put every
+        // config and value on the new connection twice.
+        if live { sendDiscovery(discovery, to: sink) }
+        send(messages, to: sink, withheld: !live && options.retain)
         if let rawTopic = options.rawTopic {
             // The raw telegram is not retained: it is a stream for debugging, not a state.
             let sent = sink.send(topic: options.topics.own(rawTopic), payload: telegram.bytes, qos: options.qos, retain: false)
@@ -146,34 +157,54 @@ public final class Publisher: Sendable {
     }
 
     private func flushInOrder(to sink: some MessageSink) {
-        let messages = state.withLock { state -> [MQTTClient.Message] in
+        let (messages, live) = state.withLock { state -> ([MQTTClient.Message], Bool) in
             let pending = state.throttle.flush().compactMap { reading -> MQTTClient.Message? in
                 options.topics.topic(for: reading.value).map { MQTTClient.Message(topic: $0, payload: reading.payload.bytes) }
             }
             if options.retain { for message in pending { state.retained[message.topic] = message.payload } }
-            return pending
+            return (pending, state.live)
         }
-        send(messages, to: sink)
+        send(messages, to: sink, withheld: !live && options.retain)
     }
 
     /// After every connect: `online` on the availability topic and every retained state again, so a broker
-    /// restarted without persistence has the latest values at once.
+    /// restarted without persistence has the latest values at once. From here on telegrams are sent again.
     public func connected(_ sink: some MessageSink) {
         sink.send(topic: options.availabilityTopic, payload: Array("online".utf8), qos: 1, retain: true)
-        republish(to: sink)
+        ordering.withLock { _ in
+            // Live from the moment of the snapshot: a telegram published before it is in the snapshot, one
+            // after it goes out by itself, and none goes out twice.
+            state.withLock { $0.live = true }
+            republishInOrder(to: sink)
+        }
         state.withLock { $0.statistics.connections += 1 }
+    }
+
+    /// The sink has no connection: not yet (before the first connect) or no longer (after a loss). Until the
+    /// next ``connected(_:)``, telegrams only update the discovery and retained state kept for it.
+    ///
+    /// A client accepts messages as soon as the broker has accepted the connection, a moment before its
+    /// connect hook runs ``connected(_:)``; a telegram sent in between would arrive twice, once by itself and
+    /// once in the hook's re-publication. Sinks that are never disconnected need not call this.
+    public func disconnected() {
+        state.withLock { $0.live = false }
     }
 
     /// Discovery, then every retained state: after Home Assistant announced itself (birth message), whose
     /// entities stay unavailable until they are discovered again and get a state.
     public func republish(to sink: some MessageSink) {
-        ordering.withLock { _ in
-            let (discovery, messages) = state.withLock { state in
-                (state.discovery.map { DiscoveryMessage(topic: $0.key, payload: $0.value) }, state.retained.map { MQTTClient.Message(topic: $0.key, payload: $0.value) })
-            }
-            sendDiscovery(discovery, to: sink)
-            send(messages, to: sink)
+        ordering.withLock { _ in republishInOrder(to: sink) }
+    }
+
+    private func republishInOrder(to sink: some MessageSink) {
+        let (deletions, discovery, messages) = state.withLock { state in
+            (state.discoveryDeletions.map { DiscoveryMessage(topic: $0, payload: []) },
+             state.discovery.map { DiscoveryMessage(topic: $0.key, payload: $0.value) },
+             state.retained.map { MQTTClient.Message(topic: $0.key, payload: $0.value) })
         }
+        // Deletions first, for the reason given at DiscoveryBuilder.messages(for:readings:).
+        sendDiscovery(deletions + discovery, to: sink)
+        send(messages, to: sink)
     }
 
     /// The discovery messages that changed since they were last built, remembered for re-sending.
@@ -185,11 +216,20 @@ public final class Publisher: Sendable {
                                        availabilityTopic: options.availabilityTopic, hostName: options.hostName,
                                        statsTopic: options.statsTopic.map { options.topics.own($0) })
         var changed: [DiscoveryMessage] = []
+        var deletions: [String] = []
         for message in builder.messages(for: telegram, readings: readings) where state.discovery[message.topic] != message.payload {
+            // Deletions are always "changed", so they keep their place in the builder's order.
             changed.append(message)
-            // A cleared config is not re-sent after reconnects: its retained deletion stays on the broker.
-            state.discovery[message.topic] = message.payload.isEmpty ? nil : message.payload
+            if message.payload.isEmpty {
+                // Sent again, before the configs, whenever discovery is re-published: cheap, and the broker may
+                // hold the old config again by then (restored from its persistence file, or a run in the other mode).
+                deletions.append(message.topic)
+                state.discovery[message.topic] = nil
+            } else {
+                state.discovery[message.topic] = message.payload
+            }
         }
+        state.discoveryDeletions = deletions
         return changed
     }
 
@@ -206,8 +246,11 @@ public final class Publisher: Sendable {
     /// reconnect or a Home Assistant restart, like the meter's values.
     public func publishOwn(topic: String, payload: [UInt8], to sink: some MessageSink) {
         ordering.withLock { _ in
-            state.withLock { $0.retained[topic] = payload }
-            send([MQTTClient.Message(topic: topic, payload: payload)], to: sink)
+            let live = state.withLock { state in
+                state.retained[topic] = payload
+                return state.live
+            }
+            send([MQTTClient.Message(topic: topic, payload: payload)], to: sink, withheld: !live)
         }
     }
 
@@ -216,9 +259,10 @@ public final class Publisher: Sendable {
         sink.send(topic: options.availabilityTopic, payload: Array("offline".utf8), qos: 1, retain: true)
     }
 
-    private func send(_ messages: [MQTTClient.Message], to sink: some MessageSink) {
+    /// Sends the messages; `withheld` ones (kept for the next ``connected(_:)``) only count as unsent.
+    private func send(_ messages: [MQTTClient.Message], to sink: some MessageSink, withheld: Bool = false) {
         guard !messages.isEmpty else { return }
-        let sent = sink.send(messages, qos: options.qos, retain: options.retain)
+        let sent = withheld ? 0 : sink.send(messages, qos: options.qos, retain: options.retain)
         let unsent = messages.count - sent
         state.withLock {
             $0.statistics.messages += sent
