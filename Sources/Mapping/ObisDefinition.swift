@@ -67,11 +67,14 @@ public struct ObisDefinition: Sendable, Hashable {
     /// every variant. Meters reuse codes for different things (E.ON's `98.1.0` is not Belgium's peak history),
     /// so a variant's own definition wins over the general one for its telegrams.
     public let variant: String?
+    /// Units some meters send instead of ``unit`` (DSMR 3's power limit in A, Smarty's in kVA). The value keeps
+    /// the meter's unit then, and Home Assistant's device class follows it.
+    public let otherUnits: [String]
 
     /// Creates a definition.
     public init(
         _ code: ObisCode, _ scope: Scope = .meter, key: String, name: String, unit: String? = nil,
-        quantity: Quantity, layout: Layout = .number, variant: String? = nil
+        otherUnits: [String] = [], quantity: Quantity, layout: Layout = .number, variant: String? = nil
     ) {
         self.code = code
         self.scope = scope
@@ -81,5 +84,6 @@ public struct ObisDefinition: Sendable, Hashable {
         self.quantity = quantity
         self.layout = layout
         self.variant = variant
+        self.otherUnits = otherUnits
     }
 }
