@@ -90,6 +90,10 @@ extension ObisDefinition {
             return EntityDescription(category: "diagnostic", enabledByDefault: false, icon: "mdi:history")
         case .flow:
             return EntityDescription(deviceClass: "volume_flow_rate", stateClass: "measurement", unit: unit, precision: 3)
+        case .registerSnapshot:
+            // Mixed units and unnamed registers make no single measurement: the entity says when the snapshot
+            // was taken and carries the values as attributes.
+            return EntityDescription(deviceClass: "timestamp", category: "diagnostic", enabledByDefault: false)
         }
     }
 }

@@ -31,11 +31,29 @@ public enum ObisCatalogue {
         keyTable[KeyInScope(key: key, mbus: scope == .mbus)]
     }
 
-    /// The position of the code's definition in ``definitions``, if any; cheaper to carry than the definition.
+    /// The position of the code's general definition in ``definitions``, if any; cheaper to carry than the
+    /// definition. Telegrams of a variant with definitions of its own use ``index(for:variant:)``.
     public static func index(for code: ObisCode) -> Int? {
+        find(code, in: lookup)
+    }
+
+    /// The position of the code's definition for telegrams of `variant` (an identifier such as `eon_hungary`):
+    /// the variant's own definition when it has one for the code, else the general one.
+    public static func index(for code: ObisCode, variant: String) -> Int? {
+        if let table = variantLookup[variant], let own = find(code, in: table) { return own }
+        return find(code, in: lookup)
+    }
+
+    /// Whether some codes mean something else in telegrams of `variant` (see ``ObisDefinition/variant``), so
+    /// that their lines need ``index(for:variant:)`` once the variant is known.
+    public static func hasOwnDefinitions(variant: String) -> Bool {
+        variantLookup[variant] != nil
+    }
+
+    private static func find(_ code: ObisCode, in table: LookupTable) -> Int? {
         // Only the Luxembourg CT ratio (1-1:…) is exact; meter lines have B = 0 (or 3 for the P1 version).
-        if code.b != 0 && code.b != 3 && !code.isMBus, let exact = lookup.find(lookupKey(.exact, code)) { return exact }
-        return lookup.find(lookupKey(code.isMBus ? .mbus : .meter, code))
+        if code.b != 0 && code.b != 3 && !code.isMBus, let exact = table.find(lookupKey(.exact, code)) { return exact }
+        return table.find(lookupKey(code.isMBus ? .mbus : .meter, code))
     }
 
     /// Open addressing with a multiplicative hash: one multiply and usually one probe per line, which matters
@@ -86,8 +104,18 @@ public enum ObisCatalogue {
     }
 
     private static let lookup = LookupTable(
-        definitions.enumerated().filter { $0.element.scope != .derived }
+        definitions.enumerated().filter { $0.element.scope != .derived && $0.element.variant == nil }
             .map { (lookupKey($0.element.scope, $0.element.code), $0.offset) })
+
+    /// The definitions of a variant's own, by variant; only the few variants that have any are keys.
+    private static let variantLookup: [String: LookupTable] = {
+        var entries: [String: [(UInt64, Int)]] = [:]
+        for (index, definition) in definitions.enumerated() where definition.scope != .derived {
+            guard let variant = definition.variant else { continue }
+            entries[variant, default: []].append((lookupKey(definition.scope, definition.code), index))
+        }
+        return entries.mapValues(LookupTable.init)
+    }()
 
     private static let keyTable: [KeyInScope: Int] = {
         var table: [KeyInScope: Int] = [:]
@@ -155,7 +183,8 @@ extension ObisCatalogue {
             .init(cde(96, 7, 9), key: "long_power_failures", name: "Long power failures", quantity: .count),
             .init(cde(99, 97, 0), key: "power_failure_log", name: "Power failure log", unit: "s", quantity: .events,
                   layout: .profile),
-            .init(cde(17, 0, 0), key: "power_limit", name: "Power limit", unit: "kW", quantity: .power),
+            .init(cde(17, 0, 0), key: "power_limit", name: "Power limit", unit: "kW", otherUnits: ["A", "kVA"],
+                  quantity: .power),
             .init(cde(96, 3, 10), key: "breaker_state", name: "Breaker state", quantity: .state),
             .init(cde(96, 13, 0), key: "text_message", name: "Text message", quantity: .text, layout: .hexText),
             .init(cde(96, 13, 1), key: "text_message_code", name: "Text message code", quantity: .text,
@@ -165,6 +194,9 @@ extension ObisCatalogue {
                   quantity: .power, layout: .timestampedNumber),
             .init(cde(98, 1, 0), key: "peak_demand_history", name: "Peak demand history", unit: "kW",
                   quantity: .events, layout: .profile),
+            // Not a peak history on E.ON's meters: last month's registers, whose order the telegram does not say.
+            .init(cde(98, 1, 0), key: "billing_snapshot", name: "Last month's billing registers",
+                  quantity: .registerSnapshot, layout: .registerSnapshot, variant: "eon_hungary"),
             .init(ObisCode(1, 1, 31, 4, 0), .exact, key: "ct_ratio", name: "Current transformer ratio", unit: "A",
                   quantity: .current, layout: .numbers),
         ]

@@ -33,6 +33,10 @@ public struct ObisDefinition: Sendable, Hashable {
         case legacyReading
         /// Several numbers: `1-1:31.4.0(040*A)(-040*A)`.
         case numbers
+        /// A timestamp followed by several numbers, each with its own unit, all read at that moment and not
+        /// saying which register each one is: E.ON Hungary's registers at the end of the last billing month
+        /// `0-0:98.1.0(ts)(…*kWh)…(…*kvarh)…(…*kW)`.
+        case registerSnapshot
     }
 
     /// What is being measured; later stages derive Home Assistant classes and units from it.
@@ -41,6 +45,8 @@ public struct ObisDefinition: Sendable, Hashable {
         case apparentPower = "apparent_power", voltage, current, powerFactor = "power_factor", frequency
         case volume, count, duration, timestamp, text, identifier, version, tariff, state, deviceType = "device_type"
         case events, flow
+        /// Several registers copied at one moment (a billing period's end), in mixed units.
+        case registerSnapshot = "register_snapshot"
     }
 
     /// The C.D.E part of the code this definition describes (A and B come from ``scope``).
@@ -57,11 +63,18 @@ public struct ObisDefinition: Sendable, Hashable {
     public let quantity: Quantity
     /// How the line's value groups are laid out.
     public let layout: Layout
+    /// The variant (its identifier, e.g. `eon_hungary`) whose meters give the code this meaning; nil for
+    /// every variant. Meters reuse codes for different things (E.ON's `98.1.0` is not Belgium's peak history),
+    /// so a variant's own definition wins over the general one for its telegrams.
+    public let variant: String?
+    /// Units some meters send instead of ``unit`` (DSMR 3's power limit in A, Smarty's in kVA). The value keeps
+    /// the meter's unit then, and Home Assistant's device class follows it.
+    public let otherUnits: [String]
 
     /// Creates a definition.
     public init(
         _ code: ObisCode, _ scope: Scope = .meter, key: String, name: String, unit: String? = nil,
-        quantity: Quantity, layout: Layout = .number
+        otherUnits: [String] = [], quantity: Quantity, layout: Layout = .number, variant: String? = nil
     ) {
         self.code = code
         self.scope = scope
@@ -70,5 +83,7 @@ public struct ObisDefinition: Sendable, Hashable {
         self.unit = unit
         self.quantity = quantity
         self.layout = layout
+        self.variant = variant
+        self.otherUnits = otherUnits
     }
 }

@@ -42,8 +42,9 @@ struct BenchCommand: ParsableCommand {
         }
         var cipher: GCMCipher?
         if let key {
-            guard let bytes = GCMCipher.parseKey(key) else {
-                Output.error("p1mqtt bench: --key must be 32 hexadecimal digits")
+            let bytes: [UInt8]
+            do { bytes = try GCMCipher.readKey(key) } catch {
+                Output.error("p1mqtt bench: --key \(error.description)")
                 throw ExitCode(2)
             }
             cipher = try GCMCipher(key: bytes)

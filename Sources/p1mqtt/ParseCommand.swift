@@ -95,15 +95,13 @@ struct ParseCommand: ParsableCommand {
             options.variant = parsed
         }
         if let key {
-            guard let keyBytes = GCMCipher.parseKey(key) else {
-                throw CommandError("--key must be 32 hexadecimal digits (16 bytes), got '\(key.count > 40 ? String(key.prefix(40)) + "…" : key)'")
-            }
+            let keyBytes: [UInt8]
+            do { keyBytes = try GCMCipher.readKey(key) } catch { throw CommandError("--key \(error.description)") }
             var authentication = GCMCipher.smartyAuthenticationKey
             if let authKey {
-                guard let parsed = GCMCipher.parseKey(authKey) else {
-                    throw CommandError("--auth-key must be 32 hexadecimal digits (16 bytes)")
+                do { authentication = try GCMCipher.readKey(authKey) } catch {
+                    throw CommandError("--auth-key \(error.description)")
                 }
-                authentication = parsed
             }
             options.cipher = try GCMCipher(key: keyBytes, authenticationKey: authentication, verifiesTag: !noVerifyTag)
         }

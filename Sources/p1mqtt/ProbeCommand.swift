@@ -59,9 +59,8 @@ struct ProbeCommand: ParsableCommand {
     private func makeProbe() throws -> MeterProbe {
         var cipher: GCMCipher?
         if let key {
-            guard let bytes = GCMCipher.parseKey(key) else {
-                throw CommandError("--key must be 32 hexadecimal digits (16 bytes)")
-            }
+            let bytes: [UInt8]
+            do { bytes = try GCMCipher.readKey(key) } catch { throw CommandError("--key \(error.description)") }
             cipher = try GCMCipher(key: bytes)
         }
         let text = try target ?? Self.firstSerialDevice()

@@ -209,9 +209,7 @@ struct RunCommand: AsyncParsableCommand {
             settings.source = source
         }
         if let key {
-            if GCMCipher.parseKey(key) == nil {
-                problems.append("--key: the decryption key must be 32 hexadecimal digits (16 bytes)")
-            }
+            do { _ = try GCMCipher.readKey(key) } catch { problems.append("--key: the decryption key \(error.description)") }
             settings.key = key
         }
         if let variant {

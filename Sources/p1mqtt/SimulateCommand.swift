@@ -75,9 +75,8 @@ struct SimulateCommand: ParsableCommand {
     /// The next telegram, encrypted when a key was given.
     private func telegram(_ simulator: inout MeterSimulator, at time: Int64) throws -> [UInt8] {
         guard let key else { return simulator.telegram(at: time) }
-        guard let bytes = GCMCipher.parseKey(key) else {
-            throw ValidationError("--key must be 32 hexadecimal digits (16 bytes)")
-        }
+        let bytes: [UInt8]
+        do { bytes = try GCMCipher.readKey(key) } catch { throw ValidationError("--key \(error.description)") }
         do {
             return try simulator.encryptedTelegram(at: time, cipher: GCMCipher(key: bytes))
         } catch {

@@ -32,6 +32,23 @@ struct TopicsCommand: ParsableCommand {
             inputs.append(try input.readAll())
         }
         let map = TopicMap(base: baseTopic)
+        // Flow is computed from two readings some minutes apart, which no single example telegram has.
+        for profile in [MeterSimulator.Profile.dsmr5, .belgium] {
+            var meter = MeterSimulator(profile: profile)
+            var estimator = FlowEstimator()
+            for time: Int64 in [1_763_700_000, 1_763_700_900] {
+                var decoder = TelegramDecoder()
+                for case .telegram(let telegram) in decoder.decodeAll(meter.telegram(at: time)) {
+                    for flow in estimator.flows(from: ReadingMapper.readings(of: telegram)) {
+                        guard let device = flow.value.device, let topic = map.topic(for: flow.value) else { continue }
+                        let key = "\(device.prefix { $0 != "_" })/flow"
+                        if mbusExamples[key] == nil {
+                            mbusExamples[key] = (topic, "derived", flow.unit ?? "", flow.payload.description)
+                        }
+                    }
+                }
+            }
+        }
         for bytes in inputs {
             var decoder = TelegramDecoder()
             for case .telegram(let telegram) in decoder.decodeAll(bytes) {
@@ -65,8 +82,15 @@ struct TopicsCommand: ParsableCommand {
             "|---|---|",
             "| `\(baseTopic)/status` | `online` while running, `offline` after shutdown or as last will (retained) |",
             "| `\(baseTopic)/telegram` | the whole telegram as JSON, the same shape as `p1mqtt parse` prints (retained) |",
+            "| `\(baseTopic)/stats` | p1mqtt's health as JSON every `topics.stats_interval` s (60; `0` switches it off; retained): version and uptime, the source and its state (for a serial port the chosen line settings), telegrams accepted and rejected by reason, the last telegram's time and age, register values withheld, MQTT reconnects and counters; the rejected count, last telegram and meter connection are also diagnostic entities in Home Assistant |",
+            "| `\(baseTopic)/<topics.raw>` | off by default; with `topics.raw` set (e.g. `raw`), every accepted telegram as text from `/` through `!` (decrypted for an encrypted meter; not retained) |",
             "",
             "## Electricity meter",
+            "",
+            "The unit is the one a value is normally published in. Where meters differ (listed in brackets), the",
+            "value keeps the unit its meter sends, normalised, and the Home Assistant entity's unit and device class",
+            "follow it. A code that means something else on some meters is listed once per meaning, with the A-B or",
+            "the variant it applies to.",
             "",
             "| topic | OBIS (C.D.E) | unit | quantity | name | example |",
             "|---|---|---|---|---|---|",
@@ -74,10 +98,17 @@ struct TopicsCommand: ParsableCommand {
         // Flow is derived per M-Bus device and listed with them.
         for definition in ObisCatalogue.definitions where definition.scope != .mbus && definition.key != "flow" {
             let topic = map.topic(for: TopicMap.Value(key: definition.key)) ?? definition.key
-            // A-B vary between meters (0-0:96.1.1, 1-0:1.8.1, 1-3:0.2.8): list C.D.E, except for exact codes.
-            let obis = definition.scope == .exact ? definition.code.description : definition.code.quantity
+            // A-B vary between meters (0-0:96.1.1, 1-0:1.8.1, 1-3:0.2.8): list C.D.E, and say where only one A-B
+            // or one variant gives the code this meaning.
+            var obis = definition.code.quantity
+            if definition.scope == .exact { obis += " (\(definition.code.a)-\(definition.code.b) only)" }
+            if let variant = definition.variant {
+                obis += " (\(MeterVariant(rawValue: variant)?.displayName ?? variant) only)"
+            }
+            var unit = definition.unit ?? ""
+            if !definition.otherUnits.isEmpty { unit += " (or \(definition.otherUnits.joined(separator: ", ")))" }
             let example = examples[definition.key].map { "`\($0)`" } ?? ""
-            lines.append("| `\(topic)` | \(obis) | \(definition.unit ?? "") | \(definition.quantity.rawValue) | \(definition.name) | \(example) |")
+            lines.append("| `\(topic)` | \(obis) | \(unit) | \(definition.quantity.rawValue) | \(definition.name) | \(example) |")
             if definition.layout == .timestampedNumber {
                 let time = examples[definition.key + "_time"].map { "`\($0)`" } ?? ""
                 lines.append("| `\(topic)_time` | \(obis) | | timestamp | \(definition.name) (time) | \(time) |")
@@ -91,7 +122,9 @@ struct TopicsCommand: ParsableCommand {
             "",
             "Each device is published under `<kind>_<channel>`: `gas_1`, `water_2`, `heat_1`, `cooling_3`,",
             "`warm_water_1`, `electricity_4` (`mbus_<channel>` when the meter does not say the kind). Dead channels",
-            "(no reading, or a placeholder such as `(700101010000W)(00000000)`) publish nothing.",
+            "(no reading, or a placeholder such as `(700101010000W)(00000000)`) publish nothing. A gas or water",
+            "meter whose reading is in m³ or L also gets `flow` (m³/h or L/h), derived from the change between two",
+            "consecutive reading times (at most 3 h apart), with its own Home Assistant entity.",
             "",
             "| topic | OBIS | unit | example |",
             "|---|---|---|---|",

@@ -28,6 +28,28 @@ struct ObisCatalogueTests {
         #expect(ObisCatalogue.definition(for: obis)?.key == key)
     }
 
+    /// The variant decides what a code means: E.ON's 98.1.0 is last month's registers, everyone else's the
+    /// Belgian peak history; variants without definitions of their own get the general ones.
+    @Test func aVariantsOwnDefinitionWinsForItsTelegramsOnly() throws {
+        let code = try #require(ObisCode("0-0:98.1.0"))
+        let general = try #require(ObisCatalogue.index(for: code))
+        #expect(ObisCatalogue.definitions[general].key == "peak_demand_history")
+        #expect(ObisCatalogue.definitions[general].variant == nil)
+        let eon = try #require(ObisCatalogue.index(for: code, variant: "eon_hungary"))
+        let snapshot = ObisCatalogue.definitions[eon]
+        #expect(snapshot.key == "billing_snapshot")
+        #expect(snapshot.unit == nil, "mixed kWh, kvarh and kW: no single unit")
+        #expect(snapshot.layout == .registerSnapshot && snapshot.quantity == .registerSnapshot)
+        #expect(snapshot.entity.deviceClass == "timestamp" && snapshot.entity.unit == nil && snapshot.entity.stateClass == nil)
+        #expect(ObisCatalogue.index(for: code, variant: "belgium") == general)
+        #expect(ObisCatalogue.hasOwnDefinitions(variant: "eon_hungary"))
+        #expect(!ObisCatalogue.hasOwnDefinitions(variant: "belgium"))
+        // Codes a variant does not redefine keep their general meaning.
+        let energy = try #require(ObisCode("1-0:1.8.1"))
+        #expect(ObisCatalogue.index(for: energy, variant: "eon_hungary") == ObisCatalogue.index(for: energy))
+        #expect(ObisCatalogue.definition(forKey: "billing_snapshot") == snapshot)
+    }
+
     @Test func mbusAndMeterScopesAreSeparate() throws {
         // 0-0:96.3.10 is the meter's breaker, 0-1:96.3.10 an M-Bus device's: same key, different scope.
         let meterCode = try #require(ObisCode("0-0:96.3.10"))

@@ -92,9 +92,15 @@ struct ConfigurationTests {
         BadDocument(name: "keepalive not whole", json: #"{"mqtt": {"keepalive": 30.5}}"#,
                     expected: ["mqtt.keepalive: expected a whole number, got 30.5"]),
         BadDocument(name: "meter key with 31 hex digits", json: #"{"meter": {"key": "\#(hex31)"}}"#,
-                    expected: ["meter.key: the decryption key must be 32 hexadecimal digits (16 bytes), got 31 characters"]),
+                    expected: ["meter.key: the decryption key must be 32 hexadecimal digits (16 bytes), got 31 digits"]),
         BadDocument(name: "meter key with a non-hex digit", json: #"{"meter": {"key": "0123456789ABCDEF0123456789ABCDEG"}}"#,
-                    expected: ["meter.key: the decryption key must be 32 hexadecimal digits (16 bytes), got 32 characters"]),
+                    expected: ["meter.key: the decryption key must be 32 hexadecimal digits (16 bytes): 'G' at position 32 is not a hexadecimal digit"]),
+        BadDocument(name: "meter key of the right length starting with non-hex letters",
+                    json: #"{"meter": {"key": "zz0102030405060708090A0B0C0D0E0F"}}"#,
+                    expected: ["meter.key: the decryption key must be 32 hexadecimal digits (16 bytes): 'z' at position 1 is not a hexadecimal digit"]),
+        BadDocument(name: "authentication key with a non-hex digit",
+                    json: #"{"meter": {"authentication_key": "00112233445566778899AABBCCDDEEFX"}}"#,
+                    expected: ["meter.authentication_key: must be 32 hexadecimal digits (16 bytes): 'X' at position 32 is not a hexadecimal digit"]),
         BadDocument(name: "TLS CA file not found", json: #"{"mqtt": {"tls": {"ca_file": "/nonexistent/p1mqtt/ca.pem"}}}"#,
                     expected: ["mqtt.tls.ca_file: file not found: /nonexistent/p1mqtt/ca.pem"]),
         BadDocument(name: "TLS certificate without key",
@@ -181,7 +187,7 @@ struct ConfigurationTests {
                 """#,
             expected: [
                 #"mqt: unknown setting; did you mean "mqtt"?"#,
-                "meter.key: the decryption key must be 32 hexadecimal digits (16 bytes), got 3 characters",
+                "meter.key: the decryption key must be 32 hexadecimal digits (16 bytes), got 3 digits",
                 #"mqtt.brokr: unknown setting; did you mean "broker"?"#,
                 "mqtt: give only one of password, password_env",
                 "mqtt.keepalive: expected a number, got true",
@@ -569,7 +575,7 @@ struct ConfigurationTests {
             _ = try BridgeFactory.configuration(from: settings)
             Issue.record("a 31-digit key was accepted")
         } catch {
-            #expect(error.problems == ["meter.key: the decryption key must be 32 hexadecimal digits (16 bytes)"])
+            #expect(error.problems == ["meter.key: the decryption key must be 32 hexadecimal digits (16 bytes), got 31 digits"])
         }
         settings.key = nil
         settings.broker = "broker.example:0"

@@ -222,6 +222,37 @@ struct DecryptionTests {
         #expect(GCMCipher.parseKey(text) == nil)
     }
 
+    @Test("readKey names the first character that is not a hex digit and its position in the text as written",
+          arguments: [
+              ("zz0102030405060708090A0B0C0D0E0F", "'z' at position 1 is not a hexadecimal digit"),
+              ("000102030405060708090A0B0C0D0E0G", "'G' at position 32 is not a hexadecimal digit"),
+              // Separators and the 0x prefix are skipped but still counted: the position is where the user looks.
+              ("0x00 01 02 03 04 05 06 07 08 09 0A 0B 0C 0D 0E 0g", "'g' at position 49 is not a hexadecimal digit"),
+              ("\"000102030405060708090A0B0C0D0E0F\"", "'\"' at position 1 is not a hexadecimal digit"),
+              // A no-break space from a PDF looks like a space: named by its code point, not shown as a blank.
+              ("0001\u{00A0}02030405060708090A0B0C0D0E0F", "U+00A0 at position 5 is not a hexadecimal digit"),
+              ("00010203040506070809Ä0B0C0D0E0F", "U+00C4 at position 21 is not a hexadecimal digit"),
+          ])
+    func readKeyNamesTheOffendingCharacter(text: String, problem: String) {
+        #expect(throws: GCMCipher.Failure(description: "must be 32 hexadecimal digits (16 bytes): \(problem)")) {
+            try GCMCipher.readKey(text)
+        }
+    }
+
+    @Test("readKey counts the digits of a key of the wrong length, and never repeats them")
+    func readKeyCountsDigits() {
+        #expect(throws: GCMCipher.Failure(description: "must be 32 hexadecimal digits (16 bytes), got 31 digits")) {
+            try GCMCipher.readKey("00 01 02 03 04 05 06 07 08 09 0A 0B 0C 0D 0E 0")
+        }
+        #expect(throws: GCMCipher.Failure(description: "must be 32 hexadecimal digits (16 bytes), got 1 digit")) {
+            try GCMCipher.readKey("0x7")
+        }
+        #expect(throws: GCMCipher.Failure(description: "must be 32 hexadecimal digits (16 bytes), got 0 digits")) {
+            try GCMCipher.readKey("")
+        }
+        #expect(throws: Never.self) { try GCMCipher.readKey("000102030405060708090A0B0C0D0E0F") }
+    }
+
     @Test("a cipher refuses keys that are not 16 bytes")
     func keyLength() {
         #expect(throws: GCMCipher.Failure.self) { try GCMCipher(key: Array(Self.key.prefix(15))) }

@@ -139,6 +139,49 @@ struct ReadingMapperTests {
 
     // MARK: Belgium
 
+    // MARK: E.ON Hungary
+
+    /// E.ON's `0-0:98.1.0` is not a peak history: a timestamp and 19 registers in kWh, kvarh and kW. Published
+    /// as one JSON object that keeps every value with its unit, in the meter's order, under its own key.
+    @Test("E.ON Hungary: 98.1.0 is billing_snapshot, each value with its unit, not peak_demand_history in kW")
+    func eonBillingSnapshot() throws {
+        let (telegram, readings) = try Self.mapped("eon_hungary.txt")
+        #expect(telegram.variant == .eonHungary)
+        #expect(!readings.contains { $0.value.key == "peak_demand_history" })
+        let snapshot = try Self.reading(readings, "billing_snapshot")
+        #expect(snapshot.value.code == ObisCode(0, 0, 98, 1, 0))
+        #expect(snapshot.value.groups == ["register_snapshot"])
+        #expect(snapshot.unit == nil, "mixed units: the payload carries them")
+        #expect(snapshot.kind == .state)
+        let json = try #require(try Self.json(snapshot) as? [String: Any])
+        #expect(Set(json.keys) == ["timestamp", "registers"])
+        #expect(json["timestamp"] as? String == "2024-08-31T22:00:00Z")
+        let registers = try #require(json["registers"] as? [[String: Any]])
+        #expect(registers.count == 19)
+        #expect(registers.allSatisfy { Set($0.keys) == ["value", "unit"] })
+        #expect(registers.map { $0["unit"] as? String } == Array(repeating: "kWh", count: 6) + Array(repeating: "kvarh", count: 6)
+                + ["kWh"] + Array(repeating: "kW", count: 6))
+        #expect((registers.first?["value"] as? NSNumber)?.doubleValue == 4790.362)
+        #expect((registers[7]["value"] as? NSNumber)?.doubleValue == 1101.954)
+        #expect((registers.last?["value"] as? NSNumber)?.doubleValue == 2.981)
+        // The digits are the meter's, not a float's.
+        #expect(snapshot.payload.description.contains(#"{"value":6988.817,"unit":"kWh"}"#))
+    }
+
+    @Test("a snapshot in Wh and W is normalised like every other value, and an empty value stays null")
+    func snapshotUnitsAreNormalised() throws {
+        let telegram = try VariantTelegramFixtures.decode(TestTelegrams.build(header: "SAG5SAG-T210D-HU", lines: [
+            "0-0:1.0.0(240911062915S)",
+            "0-0:42.0.0(53414733333038323230303132383734)",
+            "1-0:1.8.0(004812509*Wh)",
+            "0-0:98.1.0(240901000000S)(004790362*Wh)(05318*W)()",
+        ]))
+        #expect(telegram.variant == .eonHungary)
+        let snapshot = try Self.reading(ReadingMapper.readings(of: telegram), "billing_snapshot")
+        #expect(snapshot.payload.description
+            == #"{"timestamp":"2024-08-31T22:00:00Z","registers":[{"value":4790.362,"unit":"kWh"},{"value":5.318,"unit":"kW"},{"value":null,"unit":null}]}"#)
+    }
+
     @Test("Belgium: swapped tariff names, month peak with its time, peak history as JSON, gas and water devices")
     func belgium() throws {
         let (telegram, readings) = try Self.mapped("belgium.txt")

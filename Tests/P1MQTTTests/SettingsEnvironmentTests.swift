@@ -24,7 +24,7 @@ struct SettingsEnvironmentTests {
             try settings.applyEnvironment(["P1MQTT_METER_KEY": "1234"])
             Issue.record("a malformed key was accepted")
         } catch {
-            #expect(error.problems == ["P1MQTT_METER_KEY: the decryption key must be 32 hexadecimal digits (16 bytes)"])
+            #expect(error.problems == ["P1MQTT_METER_KEY: the decryption key must be 32 hexadecimal digits (16 bytes), got 4 digits"])
         }
     }
 

@@ -398,6 +398,9 @@ struct VariantTelegramTests {
         }
         #expect(monthEnd.count == 19)
         #expect(monthEnd.allSatisfy { $0.timestamp?.description == "2024-08-31T22:00:00Z" })
+        // The variant decides the meaning: on E.ON's meters this line is not Belgium's peak history.
+        #expect(telegram.object(ObisCode(0, 0, 98, 1, 0))?.definition?.key == "billing_snapshot")
+        #expect(telegram.object(ObisCode(1, 0, 1, 8, 1))?.definition?.key == "energy_import_tariff_1")
         if monthEnd.count == 19 {
             #expect(monthEnd[0].value?.description == "4790.362")
             #expect(monthEnd[0].unit == "kWh")
@@ -408,6 +411,21 @@ struct VariantTelegramTests {
             #expect(monthEnd[18].unit == "kW")
         }
         #expect(telegram.mbusDevices.isEmpty)
+    }
+
+    @Test("a variant's own definitions name a real variant, and a configured variant chooses them too")
+    func variantDefinitions() throws {
+        for definition in ObisCatalogue.definitions {
+            if let variant = definition.variant {
+                #expect(MeterVariant(rawValue: variant) != nil, "\(definition.key): unknown variant \(variant)")
+            }
+        }
+        let belgian = try VariantTelegramFixtures.load("belgium.txt")
+        #expect(try VariantTelegramFixtures.decode(belgian).object(ObisCode(0, 0, 98, 1, 0))?.definition?.key
+            == "peak_demand_history")
+        var decoder = TelegramDecoder(options: .init(variant: .eonHungary, cipher: nil))
+        let forced = try VariantTelegramFixtures.single(decoder.decodeAll(belgian))
+        #expect(forced.object(ObisCode(0, 0, 98, 1, 0))?.definition?.key == "billing_snapshot")
     }
 
     @Test("Austrian Sagemcom T210-D-r plaintext: Wh/W/varh/var, no equipment id")

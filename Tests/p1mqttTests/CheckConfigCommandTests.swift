@@ -40,6 +40,28 @@ struct CheckConfigCommandTests {
         ])
     }
 
+    @Test func aKeyWithANonHexCharacterIsNamedByCharacterAndPositionInTheFileAndTheFlag() throws {
+        let path = try write(#"{"meter": {"key": "zz0102030405060708090A0B0C0D0E0F"}}"#)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = try CommandRunner.run(["check-config", "--config", path])
+        #expect(file.status == 2)
+        #expect(file.stderr.split(separator: "\n").map(String.init) == [
+            "p1mqtt: meter.key: the decryption key must be 32 hexadecimal digits (16 bytes): 'z' at position 1 is not a hexadecimal digit",
+        ])
+        // Port 1 on loopback: the flag is refused before anything connects.
+        let flag = try CommandRunner.run(["run", "--broker", "127.0.0.1:1", "--key", "0001020304050607z8090A0B0C0D0E0F"],
+                                         timeout: 20)
+        #expect(flag.status == 2)
+        #expect(flag.stderr.contains("--key: the decryption key must be 32 hexadecimal digits (16 bytes): 'z' at position 17 is not a hexadecimal digit"),
+                "\(flag.stderr)")
+        #expect(!flag.stderr.contains("0001020304050607"), "the key's digits are a secret")
+        let parse = try CommandRunner.run(["parse", "-", "--key", "zz0102030405060708090A0B0C0D0E0F"], input: [], timeout: 20)
+        #expect(parse.status == 2)
+        #expect(parse.stderr.contains("--key must be 32 hexadecimal digits (16 bytes): 'z' at position 1 is not a hexadecimal digit"),
+                "\(parse.stderr)")
+        #expect(!parse.stderr.contains("0102030405"), "the key's digits are a secret")
+    }
+
     @Test func runRefusesABadConfigurationBeforeConnecting() throws {
         let path = try write(#"{"source": "file:/nonexistent/capture.txt"}"#)
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -138,4 +138,35 @@ struct TopicsCommandTests {
         #expect(result.stdout.contains("| `p1mqtt/energy_import_tariff_1` | 1.8.1 | kWh |"))
         #expect(result.stdout.contains("`p1mqtt/gas_1/reading`"))
     }
+
+    /// Every topic p1mqtt really publishes is in the reference, with the unit it is really published in.
+    @Test func listsOwnTopicsDerivedFlowsAndUnitsAsPublished() throws {
+        let result = try CommandRunner.run(["topics", "--base-topic", "home/meter", CommandRunner.example("belgium.txt"),
+                                            CommandRunner.example("eon_hungary.txt")])
+        #expect(result.status == 0)
+        let rows = result.lines.filter { $0.hasPrefix("| `") }
+        func row(_ topic: String) -> [String]? {
+            rows.first { $0.hasPrefix("| `\(topic)` |") }.map {
+                $0.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            }
+        }
+        #expect(row("home/meter/stats")?[2].contains("topics.stats_interval") == true)
+        #expect(row("home/meter/<topics.raw>")?[2].contains("not retained") == true)
+        // Flow is derived from consecutive M-Bus readings and has its own Home Assistant entity.
+        #expect(row("home/meter/gas_1/flow")?[3] == "m³/h")
+        #expect(row("home/meter/water_2/flow")?[3] == "m³/h")
+        // DSMR 3 sends the power limit in A, Smarty in kVA: published (and discovered) in the meter's unit.
+        #expect(row("home/meter/power_limit")?[3] == "kW (or A, kVA)")
+        // The electricity table lists C.D.E; where only one A-B or one variant gives a code its meaning, it says so.
+        let table = rows.filter { !$0.contains("_1/") && !$0.contains("_2/") && $0.split(separator: "|").count >= 6 }
+        #expect(table.count > 80)
+        for line in table {
+            let obis = line.split(separator: "|")[1].trimmingCharacters(in: .whitespaces)
+            #expect(obis.first?.isNumber == true && !obis.contains(":"), "\(line)")
+        }
+        #expect(row("home/meter/ct_ratio")?[2] == "31.4.0 (1-1 only)")
+        #expect(row("home/meter/billing_snapshot")?[2] == "98.1.0 (E.ON Hungary only)")
+        #expect(row("home/meter/billing_snapshot")?[3] == "", "mixed units")
+        #expect(row("home/meter/peak_demand_history")?[3] == "kW")
+    }
 }

@@ -33,8 +33,9 @@ public enum BridgeFactory {
         do { spec = try SourceSpec(parsing: settings.source) } catch { throw ConfigurationError(["source: \(error.description)"]) }
         var decoder = TelegramDecoder.Options(variant: settings.variant, maximumTelegramSize: settings.maximumTelegramSize)
         if let key = settings.key {
-            guard let keyBytes = GCMCipher.parseKey(key) else {
-                throw ConfigurationError(["meter.key: the decryption key must be 32 hexadecimal digits (16 bytes)"])
+            let keyBytes: [UInt8]
+            do { keyBytes = try GCMCipher.readKey(key) } catch {
+                throw ConfigurationError(["meter.key: the decryption key \(error.description)"])
             }
             let authentication = settings.authenticationKey.flatMap(GCMCipher.parseKey) ?? GCMCipher.smartyAuthenticationKey
             do {

@@ -170,17 +170,19 @@ private struct Reader {
             }
         }
         if let key = secret(meter, "key", section: "meter") {
-            if GCMCipher.parseKey(key) == nil {
-                problems.append("meter.key: the decryption key must be 32 hexadecimal digits (16 bytes), got \(key.count) characters")
-            } else {
+            do {
+                _ = try GCMCipher.readKey(key)
                 settings.key = key
+            } catch {
+                problems.append("meter.key: the decryption key \(error.description)")
             }
         }
         if let key = string(meter, "authentication_key", path: "meter.authentication_key") {
-            if GCMCipher.parseKey(key) == nil {
-                problems.append("meter.authentication_key: must be 32 hexadecimal digits (16 bytes)")
-            } else {
+            do {
+                _ = try GCMCipher.readKey(key)
                 settings.authenticationKey = key
+            } catch {
+                problems.append("meter.authentication_key: \(error.description)")
             }
         }
         if let verify = bool(meter, "verify_tag", path: "meter.verify_tag") { settings.verifyTag = verify }

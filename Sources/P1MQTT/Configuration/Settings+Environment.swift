@@ -8,8 +8,8 @@ extension Settings {
             password = value
         }
         if key == nil, let value = environment["P1MQTT_METER_KEY"], !value.isEmpty {
-            guard GCMCipher.parseKey(value) != nil else {
-                throw ConfigurationError(["P1MQTT_METER_KEY: the decryption key must be 32 hexadecimal digits (16 bytes)"])
+            do { _ = try GCMCipher.readKey(value) } catch {
+                throw ConfigurationError(["P1MQTT_METER_KEY: the decryption key \(error.description)"])
             }
             key = value
         }

@@ -87,10 +87,19 @@ public struct DiscoveryBuilder: Sendable {
                 if reading.value.device != nil && reading.value.key == "reading" { config.name = nil }
                 if case .json = reading.payload {
                     // Lists: the failure log and peak history have their entry count as state, a list of numbers
-                    // (the CT ratio) its first number; the whole list goes into the attributes.
-                    let numbers = ObisCatalogue.definition(forKey: reading.value.key)?.layout == .numbers
-                    config.valueTemplate = numbers ? "{{ value_json[0] }}" : "{{ value_json | count }}"
-                    config.attributesTemplate = "{{ {'entries': value_json} | tojson }}"
+                    // (the CT ratio) its first number; the whole list goes into the attributes. A register
+                    // snapshot is already an object: its time is the state, and it is the attributes itself.
+                    switch ObisCatalogue.definition(forKey: reading.value.key)?.layout {
+                    case .registerSnapshot:
+                        config.valueTemplate = "{{ value_json.timestamp }}"
+                        config.attributesTemplate = "{{ value_json | tojson }}"
+                    case .numbers:
+                        config.valueTemplate = "{{ value_json[0] }}"
+                        config.attributesTemplate = "{{ {'entries': value_json} | tojson }}"
+                    default:
+                        config.valueTemplate = "{{ value_json | count }}"
+                        config.attributesTemplate = "{{ {'entries': value_json} | tojson }}"
+                    }
                 }
                 writeEntity(config, device: options.mode == .entity ? devices[deviceID] : nil, to: &json)
             }

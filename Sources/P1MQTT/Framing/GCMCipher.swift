@@ -9,7 +9,7 @@ public struct GCMCipher: Sendable {
     ]
 
     /// A decryption problem; the message says what the user can do.
-    public struct Failure: Error, Sendable, CustomStringConvertible {
+    public struct Failure: Error, Sendable, Hashable, CustomStringConvertible {
         /// One line naming what went wrong.
         public let description: String
     }
@@ -37,17 +37,48 @@ public struct GCMCipher: Sendable {
 
     /// Parses a key written as 32 hexadecimal digits (spaces, colons and a `0x` prefix are ignored).
     public static func parseKey(_ text: String) -> [UInt8]? {
+        try? readKey(text)
+    }
+
+    /// Parses a key like ``parseKey(_:)``, or says exactly what is wrong with it: a key copied from a PDF or an
+    /// e-mail often has the right length but a stray letter, quote or invisible space, and "must be 32 digits"
+    /// alone does not find it.
+    /// - Throws: ``Failure`` whose description completes "the decryption key …": the first character that is
+    ///   not a hexadecimal digit and its position in `text` (counted from 1), or how many digits there are.
+    ///   It never repeats the key's digits, which are a secret.
+    public static func readKey(_ text: String) throws(Failure) -> [UInt8] {
         // Spaces, colons and line ends are how keys come out of PDFs, e-mails and key files.
-        var digits = Array(text.utf8).filter { $0 != 0x20 && $0 != 0x3A && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
-        if digits.count >= 2, digits[0] == 0x30, digits[1] | 0x20 == 0x78 { digits.removeFirst(2) }
-        guard digits.count == 32 else { return nil }
-        var bytes: [UInt8] = []
-        for index in stride(from: 0, to: 32, by: 2) {
-            guard let high = TelegramFramer.hexValue(digits[index]), let low = TelegramFramer.hexValue(digits[index + 1])
-            else { return nil }
-            bytes.append(high << 4 | low)
+        var digits: [(character: Character, position: Int)] = []
+        for (offset, character) in text.enumerated() where !" :\n\r\t".contains(character) && character != "\r\n" {
+            digits.append((character, offset + 1))
         }
-        return bytes
+        if digits.count >= 2, digits[0].character == "0", digits[1].character == "x" || digits[1].character == "X" {
+            digits.removeFirst(2)
+        }
+        var nibbles: [UInt8] = []
+        for (character, position) in digits {
+            guard let ascii = character.asciiValue, let nibble = TelegramFramer.hexValue(ascii) else {
+                throw Failure(description: "must be \(keyFormat): \(shown(character)) at position \(position) is not a hexadecimal digit")
+            }
+            nibbles.append(nibble)
+        }
+        guard nibbles.count == 32 else {
+            throw Failure(description: "must be \(keyFormat), got \(nibbles.count) digit\(nibbles.count == 1 ? "" : "s")")
+        }
+        return stride(from: 0, to: 32, by: 2).map { nibbles[$0] << 4 | nibbles[$0 + 1] }
+    }
+
+    /// How a key is written, for messages.
+    static let keyFormat = "32 hexadecimal digits (16 bytes)"
+
+    /// A character for a message: quoted when visible, as `U+00A0` when it would not be (a no-break space from a
+    /// PDF looks exactly like the space p1mqtt ignores).
+    private static func shown(_ character: Character) -> String {
+        if let ascii = character.asciiValue, ascii > 0x20, ascii < 0x7F { return "'\(character)'" }
+        return character.unicodeScalars.map { scalar in
+            let hex = String(scalar.value, radix: 16, uppercase: true)
+            return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+        }.joined(separator: " ")
     }
 
     /// Decrypts a frame and checks its tag.

@@ -42,7 +42,7 @@ public struct SerialSettings: Sendable, Hashable, CustomStringConvertible {
 
     /// `115200 8N1`: DSMR 4.2, DSMR 5, Belgian, Luxembourg, Swedish, Austrian and most other meters.
     public static let dsmr5 = SerialSettings(baud: 115200, dataBits: 8, parity: .none, stopBits: 1)
-    /// `9600 7E1`: DSMR 2.2 and 3.0.
+    /// `9600 7E1`: DSMR 2.2 and 3.0, and an EasyMeter Q3D read through an optical head.
     public static let dsmr3 = SerialSettings(baud: 9600, dataBits: 7, parity: .even, stopBits: 1)
     /// `115200 7E1`: some DSMR 4.0 meters.
     public static let dsmr4 = SerialSettings(baud: 115200, dataBits: 7, parity: .even, stopBits: 1)

@@ -1,3 +1,5 @@
+import Mapping
+
 /// The family of meter a telegram comes from, detected from the telegram itself (header, version line,
 /// objects present) or set in the configuration when detection cannot tell.
 public enum MeterVariant: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
@@ -49,6 +51,11 @@ public enum MeterVariant: String, Sendable, Hashable, CaseIterable, CustomString
     public var standardUTCOffset: Int64 {
         self == .iskraIE ? 0 : 3600
     }
+
+    /// Whether the catalogue gives some codes another meaning in this variant's telegrams (E.ON's `98.1.0`).
+    var hasOwnDefinitions: Bool { Self.withOwnDefinitions.contains(self) }
+
+    private static let withOwnDefinitions = Set(allCases.filter { ObisCatalogue.hasOwnDefinitions(variant: $0.rawValue) })
 
     /// Whether telegrams of this variant legitimately end without a CRC.
     public var sendsCRC: Bool {

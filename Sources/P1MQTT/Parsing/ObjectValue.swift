@@ -12,7 +12,8 @@ public enum ObjectValue: Sendable, Hashable {
     case timestamp(MeterTimestamp?)
     /// A reading with the time it was taken (M-Bus meters, Belgian month peak); a part may be missing.
     case reading(MeterNumber?, unit: String?, timestamp: MeterTimestamp?)
-    /// The entries of a profile buffer: power failures, monthly peaks.
+    /// The entries of a profile buffer (power failures, monthly peaks), or values that share one time stamp
+    /// (E.ON's registers at the end of last month).
     case entries([ProfileEntry])
     /// Several values on one line that fit no other shape.
     case list([ObjectValue])

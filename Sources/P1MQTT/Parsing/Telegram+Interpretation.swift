@@ -34,6 +34,16 @@ extension Telegram {
                                 timestamp: timestamp(first, buffer))
             case .numbers:
                 return .list(lineGroups.map { single($0, buffer, preferNumber: true) })
+            case .registerSnapshot:
+                // (ts)(value*unit)…: entries of that time. A value that is not a number stays in its place as
+                // an empty entry, so the positions of the others keep their meaning.
+                guard case .timestamp(let time) = single(first, buffer, preferNumber: false) else {
+                    return interpretByShape(lineGroups, buffer)
+                }
+                return .entries(lineGroups.dropFirst().map {
+                    let (number, unit) = numberWithUnit($0, buffer)
+                    return InterpretedEntry(timestamp: time, value: number, unit: number == nil ? nil : unit)
+                })
             }
         }
     }

@@ -32,6 +32,7 @@ public struct TelegramParser: Sendable {
         guard scan.headerEnd >= 2 else { throw Rejection(.malformed, "telegram has no header line after '/'") }
         guard !scan.objects.isEmpty else { throw Rejection(.malformed, "telegram has no data lines") }
         let variant = variantOverride ?? scan.detectVariant(bytes)
+        if variant.hasOwnDefinitions { scan.useDefinitions(of: variant) }
         if crc == .absent {
             guard !variant.sendsCRC else {
                 throw Rejection(.missingCRC, "telegram of a \(variant.displayName) meter arrived without its CRC")
@@ -161,6 +162,19 @@ private struct Scan {
     }
 
     private mutating func skip() { skippedLines += 1 }
+
+    /// Looks the lines up again now that the variant is known, for the codes its meters use differently.
+    /// Lines are first looked up while scanning because detection needs the whole telegram and most
+    /// variants have no definitions of their own.
+    mutating func useDefinitions(of variant: MeterVariant) {
+        for index in objects.indices {
+            let object = objects[index]
+            let own = Int16(ObisCatalogue.index(for: object.code, variant: variant.rawValue) ?? -1)
+            guard own != object.catalogueIndex else { continue }
+            objects[index] = DataObject(code: object.code, firstGroup: object.firstGroup, groupCount: object.groupCount,
+                                        catalogueIndex: own)
+        }
+    }
 
     func detectVariant(_ bytes: [UInt8]) -> MeterVariant {
         let header = bytes[0..<headerEnd]

@@ -167,6 +167,8 @@ public enum ReadingMapper {
                 timeIdentity.groups = ["timestamp"]
                 readings.append(Reading(value: timeIdentity, payload: .text(time.description)))
             }
+        case .entries(let entries) where definition?.layout == .registerSnapshot:
+            readings.append(Reading(value: identity, payload: .json(snapshotJSON(entries))))
         case .entries(let entries):
             var json = JSONWriter(capacity: 256)
             json.beginArray()
@@ -200,6 +202,36 @@ public enum ReadingMapper {
             json.endArray()
             readings.append(Reading(value: identity, payload: .json(json.bytes), unit: definition?.unit))
         }
+    }
+
+    /// `{"timestamp":"…","registers":[{"value":4790.362,"unit":"kWh"},…]}`: the moment once, and each value
+    /// with its unit in the meter's order. Which register each one is the telegram does not say, so no name
+    /// is made up for it; units are normalised like every other value's.
+    private static func snapshotJSON(_ entries: [ProfileEntry]) -> [UInt8] {
+        var json = JSONWriter(capacity: 64 + 40 * entries.count)
+        json.beginObject()
+        json.key("timestamp")
+        if let time = entries.first?.timestamp { json.timestamp(time) } else { json.null() }
+        json.key("registers")
+        json.beginArray()
+        for entry in entries {
+            json.beginObject()
+            json.key("value")
+            var unit = entry.unit
+            if let number = entry.value {
+                let normalised = normalise(number, entry.unit)
+                json.number(normalised.0)
+                unit = normalised.1
+            } else {
+                json.null()
+            }
+            json.key("unit")
+            if let unit { json.string(unit) } else { json.null() }
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
+        return json.bytes
     }
 
     /// The keys of an M-Bus device's values below (with `flow` from ``FlowEstimator``), for checking names in

@@ -174,6 +174,31 @@ struct DiscoveryEntityTests {
         #expect(devices.count == 3, "\(devices)")
     }
 
+    /// E.ON's `0-0:98.1.0` holds last month's registers in kWh, kvarh and kW: no entity may present them as one
+    /// kW value (it showed "19 kW" as the peak history), so the entity is the snapshot's time, with the values as
+    /// attributes.
+    @Test("E.ON Hungary: 98.1.0 is a timestamp entity of last month's registers, never a peak history in kW",
+          arguments: DiscoveryOptions.Mode.allCases)
+    func eonBillingSnapshot(_ mode: DiscoveryOptions.Mode) throws {
+        let (run, entities) = try Self.entities("eon_hungary.txt", mode)
+        let telegram = try #require(run.telegrams.first)
+        #expect(telegram.variant == .eonHungary)
+        let meterID = "p1mqtt_" + (try #require(telegram.equipmentID)).lowercased()
+        #expect(!entities.contains { $0.uniqueID == "\(meterID)_peak_demand_history" })
+        let snapshot = try #require(entities.first { $0.uniqueID == "\(meterID)_billing_snapshot" })
+        #expect(snapshot.name == "Last month's billing registers")
+        #expect(snapshot.deviceClass == "timestamp")
+        #expect(snapshot.unit == nil && snapshot.stateClass == nil)
+        #expect(snapshot.entityCategory == "diagnostic" && !snapshot.enabledByDefault)
+        #expect(snapshot.stateTopic == "p1mqtt/billing_snapshot")
+        #expect(snapshot.config["value_template"]?.string == "{{ value_json.timestamp }}")
+        #expect(snapshot.config["json_attributes_template"]?.string == "{{ value_json | tojson }}")
+        #expect(snapshot.config["json_attributes_topic"]?.string == "p1mqtt/billing_snapshot")
+        let published = run.sink.sent.last { $0.topic == "p1mqtt/billing_snapshot" }
+        let payload = try #require(published.map { String(decoding: $0.payload, as: UTF8.self) })
+        #expect(payload.hasPrefix(#"{"timestamp":"2024-08-31T22:00:00Z","registers":[{"value":4790.362,"unit":"kWh"},"#), "\(payload)")
+    }
+
     /// `0-0:17.0.0` comes in kW (most meters), kVA (Luxembourg Smarty) or A (DSMR 3): whatever the unit, the
     /// entity's device class must accept it, or Home Assistant (2025.7+) drops the entity.
     @Test("the power limit (17.0.0) in kW, kVA or A gets a device class that accepts its unit",

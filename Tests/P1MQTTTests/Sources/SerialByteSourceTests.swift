@@ -122,6 +122,35 @@ struct SerialByteSourceTests {
                 "log: \(log.all)")
     }
 
+    /// An EasyMeter Q3D read through an optical head: 9600 7E1 and no CRC. Automatic detection must find it by
+    /// the telegram's structure alone, with the gateway's trailer (a counter and 0xFF bytes) after the `!`.
+    @Test("automatic settings find an EasyMeter Q3D at 9600 7E1: no CRC, parity bits in bit 7, trailer after '!'")
+    func automaticDetectionOfQ3D() async throws {
+        let telegram = try [UInt8](Data(contentsOf: Self.repository.appendingPathComponent("examples/telegrams/q3d.txt")))
+        #expect(telegram.contains(0xFF), "the example should carry the gateway's 0xFF trailer")
+        let withParity = telegram.map { ($0 & 0x7F).nonzeroBitCount % 2 == 1 ? $0 | 0x80 : $0 }
+        let pty = try PTYPair()
+        let (logger, log) = CapturingLogHandler.logger()
+        let source = SerialByteSource(device: pty.deviceA, logger: logger, detectionTimeout: .seconds(1))
+        let collector = SourceCollector(source)
+        defer { collector.cancel() }
+        #expect(await Self.eventually { source.status.state == .detecting(.dsmr5) })
+        try await Self.offPool {
+            let fd = try pty.openWriter()
+            defer { close(fd) }
+            let deadline = Date().addingTimeInterval(10)
+            while source.currentSettings == nil && Date() < deadline {
+                try PTYPair.writeAll(withParity, to: fd)
+                usleep(100_000)
+            }
+        }
+        // At 8N1 the parity bits stay and no '/' is ever seen; at 9600 7E1 they are cleared and the telegram is valid.
+        #expect(source.currentSettings == .dsmr3)
+        #expect(log.all.contains("serial \(pty.deviceA): 9600 7E1 gives valid telegrams"), "log: \(log.all)")
+        #expect(await Self.eventually { collector.telegrams.first == Self.body(telegram) })
+        #expect(collector.rejections.isEmpty, "rejected: \(collector.rejections)")
+    }
+
     // MARK: - Device gone and back
 
     @Test("the pty disappears mid-stream and comes back: reading resumes by itself and no later telegram is lost")
@@ -333,6 +362,37 @@ struct SerialSettingsTests {
         for bad in ["115200", "12345/8N1", "115200/9N1", "115200/8X1", "115200/8N3", "fast/8N1", "115200/8N"] {
             #expect(throws: SerialSettings.ParseError.self, "\(bad)") { try SerialSettings(parsing: bad) }
         }
+    }
+
+    /// README's variant table tells users which line settings their meter uses; `auto` and `p1mqtt probe` must
+    /// try every one of them, or a meter the README promises is never found.
+    @Test("every line setting in README's variant table is one that automatic detection and probe try")
+    func readmeSettingsAreDetected() throws {
+        let readme = try String(contentsOf: SerialByteSourceTests.repository.appendingPathComponent("README.md"), encoding: .utf8)
+        let section = try #require(readme.components(separatedBy: "## Meters and variants").dropFirst().first)
+        let rows = section.components(separatedBy: "\n").prefix { !$0.hasPrefix("#") }.filter { $0.hasPrefix("| `") }
+        #expect(rows.count == MeterVariant.allCases.count - 1, "one row per variant but unknown")
+        for row in rows {
+            let columns = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            try #require(columns.count >= 3, "\(row)")
+            // "115200 8N1 (some cables 7E1)", "9600 7E1 / 8N1": a format takes the speed written before it.
+            var baud: Int?
+            var settings: [SerialSettings] = []
+            for token in columns[2].split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init) {
+                if let number = Int(token), SerialSettings.supportedBauds.contains(number) {
+                    baud = number
+                } else if token.count == 3, "78".contains(token.first ?? " "), let baud {
+                    settings.append(try SerialSettings(parsing: "\(baud)/\(token)"))
+                }
+            }
+            #expect(!settings.isEmpty, "\(columns[0]): no line settings in '\(columns[2])'")
+            for setting in settings {
+                #expect(SerialSettings.automaticOrder.contains(setting),
+                        "\(columns[0]): README says \(setting), which auto-detection and probe never try")
+            }
+        }
+        #expect(SerialSettings.Selection.automatic.candidates == SerialSettings.automaticOrder)
+        #expect(try MeterProbe.Target(parsing: "/dev/ttyUSB0") == .serial(device: "/dev/ttyUSB0", settings: .automatic))
     }
 
     @Test("a selection is auto, fixed, or the automatic order at one speed")
