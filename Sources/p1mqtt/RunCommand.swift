@@ -151,7 +151,9 @@ struct RunCommand: AsyncParsableCommand {
         do {
             try await group.run()
         } catch {
-            Output.error("p1mqtt: \(error)")
+            // The bridge logs why its source failed, at error level; the same line again after it would only
+            // repeat it (under systemd both go to the journal). Shown here when the log level hides it.
+            if !(error is SourceError) || level > .error { Output.error("p1mqtt: \(error)") }
             throw ExitCode(1)
         }
     }

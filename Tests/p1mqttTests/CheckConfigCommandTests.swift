@@ -105,4 +105,14 @@ struct CheckConfigCommandTests {
         #expect(refused.stderr.contains("mqtt.password_file: cannot read /nonexistent/mqtt-password: no such file"))
         #expect(refused.stderr.contains("meter.key_file: cannot read /nonexistent/meter.key: no such file"))
     }
+
+    @Test func aFailingSourceIsReportedOnceAndExitsWithStatus1() throws {
+        let result = try CommandRunner.run(["run", "--source", "serial:/dev/null", "--broker", "none"], timeout: 20)
+        #expect(result.status == 1)
+        #expect(result.stderr.components(separatedBy: "/dev/null is not a serial device").count - 1 == 1, "\(result.stderr)")
+        // With the log quieter than errors, the reason still appears once, as the last line.
+        let quiet = try CommandRunner.run(["run", "--source", "serial:/dev/null", "--broker", "none", "--log-level", "critical"], timeout: 20)
+        #expect(quiet.status == 1)
+        #expect(quiet.stderr.components(separatedBy: "/dev/null is not a serial device").count - 1 == 1, "\(quiet.stderr)")
+    }
 }
