@@ -11,12 +11,14 @@ mkdir -p "$out/modules" "$out/corpus" "$out/crashes"
 flags=(-sanitize=fuzzer,address -O -g)
 # Mapping as its own module, then the engine's I/O-free stages and the target as one module that imports it.
 swiftc "${flags[@]}" -parse-as-library -emit-module -emit-library -static -module-name Mapping \
-  -emit-module-path "$out/modules/Mapping.swiftmodule" -o "$out/libMapping.a" Sources/Mapping/*.swift
+  -emit-module-path "$out/modules/Mapping.swiftmodule" -o "$out/libMapping.a" Sources/Mapping/*.swift \
+  || { echo "fuzz: the fuzz target does not build (Mapping)" >&2; exit 3; }
 engine=(Sources/P1MQTT/Framing/*.swift Sources/P1MQTT/Parsing/*.swift Sources/P1MQTT/Pipeline/*.swift
         Sources/P1MQTT/Output/*.swift Sources/P1MQTT/Readings/*.swift Sources/P1MQTT/MeterSources/RFXtrxUnwrapper.swift
         Sources/P1MQTT/MeterSources/ByteSource.swift Sources/P1MQTT/P1MQTTVersion.swift)
 swiftc "${flags[@]}" -parse-as-library -module-name P1MQTTFuzz -I "$out/modules" -I Sources/COpenSSLCrypto \
-  "${engine[@]}" Fuzz/FuzzTarget.swift "$out/libMapping.a" -lcrypto -o "$out/p1mqtt-fuzz"
+  "${engine[@]}" Fuzz/FuzzTarget.swift "$out/libMapping.a" -lcrypto -o "$out/p1mqtt-fuzz" \
+  || { echo "fuzz: the fuzz target does not build (the engine's sources above; a file there may import a module the target lacks)" >&2; exit 3; }
 for file in examples/telegrams/*.txt; do
   cp "$file" "$out/corpus/$(basename "$file")"
   # Variants of the seed with other selector bytes: chunking, parity, RFXtrx path.

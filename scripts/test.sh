@@ -28,9 +28,15 @@ probe=$(mktemp -d)
 printf '@_cdecl("LLVMFuzzerTestOneInput") public func probe(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt { 0 }\n' > "$probe/probe.swift"
 if swiftc -sanitize=fuzzer,address -parse-as-library "$probe/probe.swift" -o "$probe/probe" >/dev/null 2>&1; then
   echo "p1mqtt: fuzz smoke (${FUZZ_SECONDS:-60} s)…" >&2
-  if ! fuzz_output=$(./scripts/fuzz.sh "${FUZZ_SECONDS:-60}" 2>&1); then
+  fuzz_status=0
+  fuzz_output=$(./scripts/fuzz.sh "${FUZZ_SECONDS:-60}" 2>&1) || fuzz_status=$?
+  if [ "$fuzz_status" -ne 0 ]; then
     echo "$fuzz_output" | tail -60 >&2
-    echo "p1mqtt: the fuzz smoke found a problem (input saved in .build-fuzz/crashes/)" >&2
+    if [ "$fuzz_status" -eq 3 ]; then
+      echo "p1mqtt: the fuzz target does not build (see the compiler's errors above)" >&2
+    else
+      echo "p1mqtt: the fuzz smoke found a problem (input saved in .build-fuzz/crashes/)" >&2
+    fi
     exit 1
   fi
   grep -E "stat::number_of_executed_units|Done [0-9]+ runs" <<< "$fuzz_output" >&2 || true
