@@ -63,14 +63,13 @@ struct CheckConfigCommand: ParsableCommand {
         let stats = settings.statsInterval > 0 ? "stats every \(settings.statsInterval) s" : "stats off"
         lines.append("replay: rate \(settings.rate), exit at end \(onOff(settings.exitAtEnd)), loop \(onOff(settings.loop)); \(stats); log level \(settings.logLevel)")
         if let listen = settings.httpListen {
-            let address = (try? BrokerAddress.parseListen(listen).get()).map { "\($0.host.contains(":") ? "[\($0.host)]" : $0.host):\($0.port)" } ?? listen
+            let address = (try? BrokerAddress.parseListen(listen).get())?.description ?? listen
             lines.append("web: http://\(address)/, token \(settings.httpToken == nil ? "none" : "***"), healthy within \(settings.healthWindow) s")
         } else {
             lines.append("web: off")
         }
         if let listen = settings.relayListen {
-            let address = (try? BrokerAddress.parseListen(listen, defaultPort: BrokerAddress.defaultRelayPort).get())
-                .map { "\($0.host.contains(":") ? "[\($0.host)]" : $0.host):\($0.port)" } ?? listen
+            let address = (try? BrokerAddress.parseListen(listen, defaultPort: BrokerAddress.defaultRelayPort).get())?.description ?? listen
             lines.append("relay: telegrams to TCP clients on \(address)")
         } else {
             lines.append("relay: off")

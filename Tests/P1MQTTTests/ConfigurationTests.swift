@@ -289,6 +289,8 @@ struct ConfigurationTests {
         #expect(try BrokerAddress.parseListen("0.0.0.0:9000").get() == BrokerAddress(host: "0.0.0.0", port: 9000))
         #expect(try BrokerAddress.parseListen("[::1]:9001").get() == BrokerAddress(host: "::1", port: 9001))
         #expect(throws: BrokerAddressProblem.self) { try BrokerAddress.parseListen("0").get() }
+        #expect(try BrokerAddress.parseListen("[::1]:9001").get().description == "[::1]:9001")
+        #expect(try BrokerAddress.parseListen("2001", defaultPort: BrokerAddress.defaultRelayPort).get().description == "127.0.0.1:2001")
     }
 
     @Test("load(path:) names a file that cannot be read")

@@ -1,5 +1,5 @@
 /// `HOST[:PORT]` of a broker; IPv6 addresses in brackets (`[::1]:1883`).
-public struct BrokerAddress: Sendable, Hashable {
+public struct BrokerAddress: Sendable, Hashable, CustomStringConvertible {
     /// The host name or address.
     public let host: String
     /// The port (1883 by default, 8883 is usual for TLS).
@@ -33,6 +33,9 @@ public struct BrokerAddress: Sendable, Hashable {
         guard (1...65535).contains(port) else { return .failure(BrokerAddressProblem("port \(port) is out of range (1…65535)")) }
         return .success(BrokerAddress(host: host, port: port))
     }
+
+    /// `HOST:PORT`, an IPv6 address in brackets (`[::1]:1883`), as it is written in the configuration.
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 extension BrokerAddress {
